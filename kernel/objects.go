@@ -119,7 +119,7 @@ const (
 // Label and Scope are attributes.
 type Addr struct {
 	Link      string       `json:"dev"`
-	Prefix    netip.Prefix `json:"local"`          // the local address with its prefix length
+	Prefix    netip.Prefix `json:"local"`            // the local address with its prefix length
 	Peer      netip.Prefix `json:"address,omitzero"` // point-to-point peer; invalid when none
 	Broadcast netip.Addr   `json:"broadcast,omitzero"`
 	Label     string       `json:"label,omitempty"`
