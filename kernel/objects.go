@@ -327,3 +327,40 @@ type WGPeerConfig struct {
 	ReplaceAllowedIPs bool
 	AllowedIPs        []netip.Prefix
 }
+
+// UnmarshalText parses a base64 key. The redacted form "(key)" is
+// refused: a key that was never revealed cannot be restored.
+func (k *Key) UnmarshalText(b []byte) error {
+	if string(b) == "(key)" {
+		return fmt.Errorf("a redacted key cannot be restored")
+	}
+	p, err := ParseKey(string(b))
+	if err != nil {
+		return err
+	}
+	*k = p
+	return nil
+}
+
+// JournalKey is a secret key carried inside a Want. Unlike Key it marshals
+// to JSON (and text) in clear, because Wants are written only to nets' own
+// journal (mode 0600 under /run/nets), which must be able to restore a
+// previous private key after a crash. It still prints "(key)" with fmt.
+// Never marshal a JournalKey anywhere but the journal; convert to Key for
+// everything else.
+type JournalKey Key
+
+// String returns "(key)".
+func (JournalKey) String() string { return "(key)" }
+
+// GoString returns "(key)".
+func (JournalKey) GoString() string { return "(key)" }
+
+// Format prints "(key)" for every verb.
+func (JournalKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("(key)")) }
+
+// MarshalText reveals the key in base64, for the journal only.
+func (k JournalKey) MarshalText() ([]byte, error) { return []byte(Key(k).Base64()), nil }
+
+// UnmarshalText parses a base64 key.
+func (k *JournalKey) UnmarshalText(b []byte) error { return (*Key)(k).UnmarshalText(b) }
