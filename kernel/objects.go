@@ -23,6 +23,11 @@ import (
 // Host names the network namespace nets started in.
 const Host = ""
 
+// HostName is how recipes name Host (`in netns host`). Veth.PeerNetns
+// uses it for a peer in Host, because "" there means "same namespace";
+// a named namespace cannot be called "host".
+const HostName = "host"
+
 // Well-known routing tables.
 const (
 	TableUnspec  uint32 = 0
@@ -75,7 +80,9 @@ type Veth struct {
 	Peer string `json:"peer"`
 	// PeerNetns is the namespace the peer lives in, "" when it is the
 	// same namespace as this end. When read back from a kernel where the
-	// peer's namespace has no name nets can find, it is "?".
+	// peer's namespace has no name nets can find, it is "?". A peer in
+	// Host seen from an end in a named namespace is HostName ("host"),
+	// since "" already means "the same namespace".
 	PeerNetns string `json:"peer_netns,omitempty"`
 }
 
