@@ -1,0 +1,236 @@
+package lang
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Diagnostic is the one error type of nets: a message about a source range,
+// with an optional hint ("did you mean `lookup`?") and an optional detail
+// (for example the kernel's extended-ack text, filled in by the evaluator).
+// Err, when set, is the underlying error (errors.Is/As see through a
+// Diagnostic to it).
+type Diagnostic struct {
+	Pos    Position
+	End    Position // just after the range; zero when unknown
+	Msg    string
+	Hint   string
+	Detail string
+	Err    error
+}
+
+// Errorf returns a Diagnostic for the range of n with a formatted message.
+func Errorf(n Node, format string, args ...any) Diagnostic {
+	pos, end := n.Bounds()
+	return Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Error returns "file:line:col: message" ("line:col: message" when the
+// file has no name).
+func (d Diagnostic) Error() string {
+	return d.Location() + ": " + d.Msg
+}
+
+// Location returns "file:line:col" (or "line:col").
+func (d Diagnostic) Location() string {
+	if d.Pos.Filename != "" {
+		return fmt.Sprintf("%s:%d:%d", d.Pos.Filename, d.Pos.Line, d.Pos.Column)
+	}
+	return fmt.Sprintf("%d:%d", d.Pos.Line, d.Pos.Column)
+}
+
+// Unwrap returns the underlying error, if any.
+func (d Diagnostic) Unwrap() error { return d.Err }
+
+// Diagnostics is a list of diagnostics; a non-empty list is an error.
+type Diagnostics []Diagnostic
+
+// Error returns the diagnostics one per line.
+func (ds Diagnostics) Error() string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(d.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes every diagnostic to errors.Is and errors.As.
+func (ds Diagnostics) Unwrap() []error {
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		errs[i] = d
+	}
+	return errs
+}
+
+// Err returns ds as an error, or nil when ds is empty.
+func (ds Diagnostics) Err() error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return ds
+}
+
+// Sort orders the diagnostics by file, then position (stable).
+func (ds Diagnostics) Sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i].Pos, ds[j].Pos
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+// tabWidth is the tab stop used when rendering source lines.
+const tabWidth = 8
+
+// Render writes d as
+//
+//	file:line:col: message
+//	   4 | route 10.0.0.300/8 dev eth0
+//	     |       ^~~~~~~~~~~~
+//	     = hint: ...
+//	     = detail text
+//
+// src is the text of d.Pos.Filename; when it is nil or does not contain
+// the line, only the message, hint and detail are written. Tabs are
+// expanded (tab stops every 8 columns) identically in the line and under
+// the caret; control characters are shown as '?'.
+func Render(w io.Writer, d Diagnostic, src []byte) {
+	fmt.Fprintln(w, d.Error())
+	line, ok := sourceLine(src, d.Pos.Line)
+	gutter := "   "
+	if ok {
+		num := fmt.Sprint(d.Pos.Line)
+		gutter = strings.Repeat(" ", len(num)+1)
+		text, col, endCol := expand(line, d.Pos.Column, endColumn(d, line))
+		fmt.Fprintf(w, " %s | %s\n", num, strings.TrimRight(text, " "))
+		caret := "^"
+		if endCol > col+1 {
+			caret += strings.Repeat("~", endCol-col-1)
+		}
+		fmt.Fprintf(w, "%s | %s%s\n", gutter, strings.Repeat(" ", col), caret)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(w, "%s = hint: %s\n", gutter, d.Hint)
+	}
+	if d.Detail != "" {
+		for _, l := range strings.Split(strings.TrimRight(d.Detail, "\n"), "\n") {
+			fmt.Fprintf(w, "%s = %s\n", gutter, l)
+		}
+	}
+}
+
+// RenderAll renders every diagnostic; src returns the text of a file by
+// name (nil when unknown). src may be nil.
+func RenderAll(w io.Writer, ds []Diagnostic, src func(filename string) []byte) {
+	for _, d := range ds {
+		var text []byte
+		if src != nil {
+			text = src(d.Pos.Filename)
+		}
+		Render(w, d, text)
+	}
+}
+
+// sourceLine returns line n (1-based) of src without its newline.
+func sourceLine(src []byte, n int) ([]byte, bool) {
+	if src == nil || n < 1 {
+		return nil, false
+	}
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return nil, false
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return bytes.TrimSuffix(src, []byte("\r")), true
+}
+
+// endColumn returns the 1-based byte column where d's range ends on its
+// first line (0 when the range is empty or unknown).
+func endColumn(d Diagnostic, line []byte) int {
+	if d.End.Line == d.Pos.Line && d.End.Column > d.Pos.Column {
+		return d.End.Column
+	}
+	if d.End.Line > d.Pos.Line {
+		return len(line) + 1
+	}
+	return 0
+}
+
+// expand expands tabs and control characters of line and maps the 1-based
+// byte columns col and end to 0-based display columns.
+func expand(line []byte, col, end int) (string, int, int) {
+	var b strings.Builder
+	dcol, dend := -1, -1
+	width := 0
+	for i := 0; i <= len(line); {
+		if i+1 == col {
+			dcol = width
+		}
+		if i+1 == end {
+			dend = width
+		}
+		if i == len(line) {
+			break
+		}
+		r, n := utf8.DecodeRune(line[i:])
+		switch {
+		case r == '\t':
+			sp := tabWidth - width%tabWidth
+			b.WriteString(strings.Repeat(" ", sp))
+			width += sp
+		case r == utf8.RuneError && n == 1, !unicode.IsPrint(r):
+			b.WriteByte('?')
+			width++
+		default:
+			b.WriteRune(r)
+			width++
+		}
+		i += n
+	}
+	if dcol < 0 { // column past the end or inside a rune
+		dcol = width
+		if col >= 1 && col <= len(line) {
+			dcol = displayWidth(line[:col-1])
+		}
+	}
+	if dend < 0 {
+		dend = dcol + 1
+		if end > col && end <= len(line)+1 {
+			dend = displayWidth(line[:end-1])
+		}
+	}
+	return b.String(), dcol, dend
+}
+
+func displayWidth(b []byte) int {
+	w := 0
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == '\t' {
+			w += tabWidth - w%tabWidth
+		} else {
+			w++
+		}
+		b = b[n:]
+	}
+	return w
+}
