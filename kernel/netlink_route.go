@@ -1,0 +1,170 @@
+package kernel
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Routes lists the IPv4 and IPv6 routes of every table of ns (cloned
+// cache entries excluded). The table is read from RTA_TABLE, since the
+// header's one-byte field says 252 (RT_TABLE_COMPAT) for ids ≥ 256.
+func (n *Netlink) Routes(ns string) ([]Route, error) {
+	names, err := n.linkNames(ns)
+	if err != nil {
+		return nil, err
+	}
+	var out []Route
+	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		msgs, err := n.dump("list routes", ns, unix.RTM_GETROUTE, nlMarshal(&rtnetlink.RouteMessage{Family: fam}))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			if m.Header.Type != unix.RTM_NEWROUTE {
+				continue
+			}
+			var rm rtnetlink.RouteMessage
+			if err := rm.UnmarshalBinary(m.Data); err != nil {
+				return nil, nlWrap("list routes: decode", ns, err)
+			}
+			if rm.Family != fam || rm.Flags&unix.RTM_F_CLONED != 0 {
+				continue
+			}
+			at := rm.Attributes
+			r := Route{
+				Table:    uint32(rm.Table),
+				TOS:      rm.Tos,
+				Priority: at.Priority,
+				Type:     RouteType(rm.Type),
+				Gateway:  nlAddr(at.Gateway, fam),
+				Src:      nlAddr(at.Src, fam),
+				Protocol: rm.Protocol,
+				Scope:    Scope(rm.Scope),
+				OnLink:   rm.Flags&unix.RTNH_F_ONLINK != 0,
+			}
+			if at.Table != 0 {
+				r.Table = at.Table
+			}
+			dst := nlAddr(at.Dst, fam)
+			if !dst.IsValid() {
+				dst = netip.IPv4Unspecified()
+				if fam == unix.AF_INET6 {
+					dst = netip.IPv6Unspecified()
+				}
+			}
+			r.Dst = netip.PrefixFrom(dst, int(rm.DstLength))
+			if at.OutIface != 0 {
+				r.Dev = names[at.OutIface]
+			}
+			if at.Metrics != nil {
+				r.MTU = at.Metrics.MTU
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func nlRouteOp(verb string, r Route) string {
+	s := fmt.Sprintf("%s route %v", verb, r.Dst)
+	if r.Table != 0 && r.Table != TableMain {
+		s += fmt.Sprintf(" table %d", r.Table)
+	}
+	if r.Priority != 0 {
+		s += fmt.Sprintf(" metric %d", r.Priority)
+	}
+	return s
+}
+
+// nlRouteKey fills the identity part of a route message: family, dst,
+// tos, table (RT_TABLE_UNSPEC in the header plus RTA_TABLE for ids that
+// do not fit a byte) and priority.
+func nlRouteKey(r Route) (*rtnetlink.RouteMessage, error) {
+	if !r.Dst.IsValid() {
+		return nil, fmt.Errorf("invalid destination")
+	}
+	table := r.Table
+	if table == TableUnspec {
+		table = TableMain
+	}
+	dst := r.Dst.Masked()
+	m := &rtnetlink.RouteMessage{
+		Family:    nlFamily(dst.Addr()),
+		DstLength: uint8(dst.Bits()),
+		Tos:       r.TOS,
+		Attributes: rtnetlink.RouteAttributes{
+			Table:    table,
+			Priority: r.Priority,
+		},
+	}
+	if table < 256 {
+		m.Table = uint8(table)
+	}
+	if dst.Bits() > 0 || !dst.Addr().IsUnspecified() {
+		m.Attributes.Dst = nlIP(dst.Addr())
+	}
+	return m, nil
+}
+
+// AddRoute adds r (NLM_F_EXCL), or with replace replaces the route with
+// r's identity (NLM_F_REPLACE, creating it when absent). A zero Type
+// means unicast.
+func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
+	op := nlRouteOp("add", r)
+	m, err := nlRouteKey(r)
+	if err != nil {
+		return nlOpErr(op, ns, nil, "%v", err)
+	}
+	m.Type = uint8(r.Type)
+	if m.Type == 0 {
+		m.Type = unix.RTN_UNICAST
+	}
+	m.Protocol, m.Scope = r.Protocol, uint8(r.Scope)
+	if r.OnLink {
+		m.Flags |= unix.RTNH_F_ONLINK
+	}
+	if r.Gateway.IsValid() {
+		m.Attributes.Gateway = nlIP(r.Gateway)
+		if r.Gateway.Is4() != r.Dst.Addr().Is4() {
+			// A next hop of the other family (RFC 5549) goes in RTA_VIA.
+			m.Attributes.Gateway = nil
+			m.Attributes.Via = &rtnetlink.RouteVia{Family: uint16(nlFamily(r.Gateway)), Addr: nlIP(r.Gateway)}
+		}
+	}
+	if r.Src.IsValid() {
+		m.Attributes.Src = nlIP(r.Src)
+	}
+	if r.Dev != "" {
+		idx, err := n.linkIndex(ns, r.Dev)
+		if err != nil {
+			return nlWrap(op, ns, err)
+		}
+		m.Attributes.OutIface = idx
+	}
+	if r.MTU != 0 {
+		m.Attributes.Metrics = &rtnetlink.RouteMetrics{MTU: r.MTU}
+	}
+	flags := netlink.Create | netlink.Excl
+	if replace {
+		flags = netlink.Create | netlink.Replace
+	}
+	return n.request(op, ns, unix.RTM_NEWROUTE, flags, nlMarshal(m))
+}
+
+// DelRoute deletes the route with r's identity: type RTN_UNSPEC and scope
+// RT_SCOPE_NOWHERE match any type and scope, as iproute2 sends them. As
+// with `ip route del`, a zero Priority matches any metric (the kernel
+// picks the lowest).
+func (n *Netlink) DelRoute(ns string, r Route) error {
+	op := nlRouteOp("del", r)
+	m, err := nlRouteKey(r)
+	if err != nil {
+		return nlOpErr(op, ns, nil, "%v", err)
+	}
+	m.Type, m.Scope = unix.RTN_UNSPEC, unix.RT_SCOPE_NOWHERE
+	return n.request(op, ns, unix.RTM_DELROUTE, 0, nlMarshal(m))
+}
