@@ -1,0 +1,244 @@
+package builtins
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/nets-lang/nets/eval/value"
+	"github.com/nets-lang/nets/kernel"
+)
+
+// genkey() returns a new WireGuard private key, as `wg genkey` makes
+// one: 32 random bytes from the system's CSPRNG, clamped for Curve25519.
+var genkeyBuiltin = &Builtin{
+	Name: "genkey",
+	Doc: `Returns a new random WireGuard private key (Curve25519, clamped as
+wg genkey does). The key prints as (key); string(K) reveals its base64.
+Example: let k = genkey()`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		k, err := wgtypes.GeneratePrivateKey()
+		if err != nil {
+			return nil, fmt.Errorf("genkey: %v", err)
+		}
+		return value.Key{Key: kernel.Key(k)}, nil
+	},
+}
+
+// genpsk() returns a new random preshared key, as `wg genpsk` makes one.
+var genpskBuiltin = &Builtin{
+	Name: "genpsk",
+	Doc: `Returns a new random WireGuard preshared key (32 random bytes, as
+wg genpsk makes). It prints as (key).`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		k, err := wgtypes.GenerateKey()
+		if err != nil {
+			return nil, fmt.Errorf("genpsk: %v", err)
+		}
+		return value.Key{Key: kernel.Key(k)}, nil
+	},
+}
+
+// pubkey(K) returns the public key of private key K, as `wg pubkey`
+// computes it.
+var pubkeyBuiltin = &Builtin{
+	Name:   "pubkey",
+	Params: "K",
+	Min:    1, Max: 1,
+	Doc: `Returns the public key of the private key K (a key, or a string of
+base64 as wg genkey writes), exactly as wg pubkey computes it. The result
+is a key and prints as (key); use string(pubkey(K)) to show it.
+Example: peer pubkey($kb) < allowed-ips 10.200.0.2/32 >`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		var k kernel.Key
+		if err := UnpackArgs("pubkey", args, "K", &k); err != nil {
+			return nil, err
+		}
+		return value.Key{Key: kernel.Key(wgtypes.Key(k).PublicKey())}, nil
+	},
+}
+
+// maxKeyFile bounds what readkey reads: a key file is 45 bytes; anything
+// much larger is not one, and reading it whole would be pointless.
+const maxKeyFile = 4096
+
+// readkey(PATH) reads a key file as `wg genkey` writes it.
+var readkeyBuiltin = &Builtin{
+	Name:   "readkey",
+	Params: "PATH",
+	Min:    1, Max: 1,
+	Doc: `Reads a WireGuard key from the file PATH: base64 with optional
+surrounding white space, as wg genkey > private.key writes it. A relative
+PATH is relative to the directory of the recipe. The file's content is
+never shown, not even in errors.
+Example: private-key readkey("private.key")`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		var path string
+		if err := UnpackArgs("readkey", args, "PATH", &path); err != nil {
+			return nil, err
+		}
+		full, err := resolvePath(env, path)
+		if err != nil {
+			return nil, fmt.Errorf("readkey: %v", err)
+		}
+		k, err := readKeyFile(full)
+		if err != nil {
+			return nil, fmt.Errorf("readkey: %v", err)
+		}
+		return value.Key{Key: k}, nil
+	},
+}
+
+func resolvePath(env Env, path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("the path is empty")
+	}
+	if filepath.IsAbs(path) {
+		return path, nil
+	}
+	return filepath.Join(env.BaseDir(), path), nil
+}
+
+// readKeyFile reads and parses a key file. It opens with O_NONBLOCK so a
+// FIFO in the key's place cannot hang the run, and refuses anything but a
+// regular file.
+func readKeyFile(path string) (kernel.Key, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return kernel.Key{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return kernel.Key{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return kernel.Key{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	defer clear(data)
+	if err != nil {
+		return kernel.Key{}, fmt.Errorf("reading %s: %v", path, err)
+	}
+	if len(data) > maxKeyFile {
+		return kernel.Key{}, fmt.Errorf("%s does not hold a WireGuard key (it is far larger than a key file)", path)
+	}
+	k, err := kernel.ParseKey(strings.TrimSpace(string(data)))
+	if err != nil {
+		return kernel.Key{}, fmt.Errorf("%s does not hold a WireGuard key (want 44 characters of base64, as wg genkey writes)", path)
+	}
+	return k, nil
+}
+
+// writekey(PATH, K) writes K to PATH as `wg genkey` would and returns K.
+var writekeyBuiltin = &Builtin{
+	Name:   "writekey",
+	Params: "PATH, K",
+	Min:    2, Max: 2,
+	Doc: `Writes the key K to the file PATH in wg's format (base64 and a
+newline) with mode 0600, and returns K, so a key can be made and kept in
+one step: private-key writekey("wg0.key", genkey()).
+A relative PATH is relative to the directory of the recipe. The file is
+written to a temporary file and renamed into place, so it is never seen
+half-written or with wider permissions. writekey refuses to write through
+a symbolic link and to replace a file that belongs to another user; it
+replaces the caller's own file (still 0600).`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		var path string
+		var k kernel.Key
+		if err := UnpackArgs("writekey", args, "PATH", &path, "K", &k); err != nil {
+			return nil, err
+		}
+		full, err := resolvePath(env, path)
+		if err != nil {
+			return nil, fmt.Errorf("writekey: %v", err)
+		}
+		if err := writeKeyFile(full, k); err != nil {
+			return nil, fmt.Errorf("writekey: %v", err)
+		}
+		return value.Key{Key: k}, nil
+	},
+}
+
+// writeKeyFile writes k to path with mode 0600.
+//
+// It writes a temporary file beside path (os.CreateTemp: O_CREAT|O_EXCL,
+// mode 0600, so it never opens an existing file or follows a link) and
+// renames it over path. rename(2) replaces a symbolic link rather than
+// following it, but writekey refuses a link at path outright because the
+// operator most likely meant its target; and it refuses to replace a file
+// another user owns. Both checks run before writing and again just before
+// the rename.
+func writeKeyFile(path string, k kernel.Key) (err error) {
+	if err := checkKeyTarget(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// CreateTemp asks for 0600, but the umask could only narrow it; make
+	// it exactly 0600.
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := tmp.WriteString(k.Base64() + "\n"); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	if err := checkKeyTarget(path); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename durable; a failure here does not undo the write.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// checkKeyTarget allows writing path when nothing is there or when it is
+// a regular file of the effective user.
+func checkKeyTarget(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link; refusing to write a key through it (name the file itself, or remove the link)", path)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file", path)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if euid := os.Geteuid(); st.Uid != uint32(euid) {
+			return fmt.Errorf("%s belongs to uid %d, not to uid %d that nets runs as; refusing to overwrite another user's file", path, st.Uid, euid)
+		}
+	}
+	return nil
+}
