@@ -1,0 +1,737 @@
+package lang
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// The parser is a hand-written recursive-descent parser over the tokens of
+// participle's stateful lexer (lexer.go). It does not use participle's
+// grammar engine because nets needs three things that engine does not
+// offer in v2.1.4:
+//
+//   - whitespace adjacency decides meaning: `veth-${i}` is one word but
+//     `veth- ${i}` two arguments, `pair(a)` is a call but `pair (a)` a word
+//     and a parenthesised expression, `$l[0]` indexes but `$l [0]` is two
+//     arguments;
+//   - the same `<` is a block opener in a statement's arguments and a
+//     comparison inside parentheses, and newlines are significant except
+//     inside brackets;
+//   - every syntax error of a file is reported, not only the first one:
+//     the parser resynchronises at the next statement.
+
+// maxErrors caps the diagnostics of one parse (binary garbage would give
+// one per line).
+const maxErrors = 50
+
+// maxDepth caps nesting of blocks and expressions.
+const maxDepth = 500
+
+type parser struct {
+	toks     []tok
+	i        int
+	filename string
+	diags    Diagnostics
+	nlSkip   int    // > 0 inside ( [ { ${ where newlines are insignificant
+	ctx      string // NetStmt.Parent for statements parsed now
+	depth    int
+	atEOF    bool // an error was caused by running out of input
+	comments []*Comment
+}
+
+// bailout unwinds the parser to the statement loop after an error.
+type bailout struct{}
+
+// Parse parses a nets source file. The returned File is never nil: on
+// error it holds every statement that parsed, and the error is a
+// Diagnostics listing every syntax error found.
+func Parse(filename string, src []byte) (*File, error) {
+	f, p := parse(filename, src)
+	return f, p.diags.Err()
+}
+
+// ParseFile reads and parses the file at path.
+func ParseFile(path string) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &File{Filename: path}, Diagnostics{{Pos: Position{Filename: path, Line: 1, Column: 1}, Msg: err.Error(), Err: err}}
+	}
+	return Parse(path, src)
+}
+
+// Incomplete reports whether src is an unfinished statement that more input
+// could complete: an unclosed `<` block, bracket, string interpolation or
+// call, or a trailing `\` line continuation. A REPL reads more lines while
+// it returns true.
+func Incomplete(src []byte) bool {
+	s := strings.TrimRight(string(src), " \t")
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
+	if strings.HasSuffix(s, "\\") && !strings.HasSuffix(s, "\\\\") {
+		return true
+	}
+	_, p := parse("", src)
+	return p.atEOF
+}
+
+func parse(filename string, src []byte) (f *File, p *parser) {
+	p = &parser{filename: filename}
+	f = &File{Filename: filename}
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug, not bad input: keep it from ever reaching the user as
+			// a stack trace.
+			p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1},
+				Msg: fmt.Sprintf("internal parser error: %v", r)})
+		}
+	}()
+	toks, err := lex(filename, src)
+	if err != nil {
+		p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()})
+		return f, p
+	}
+	for _, t := range toks {
+		if t.k == tComment {
+			p.comments = append(p.comments, &Comment{Span: Span{t.pos, t.end}, Text: strings.TrimRight(t.v, "\r")})
+			continue
+		}
+		p.toks = append(p.toks, t)
+	}
+	f.Comments = p.comments
+	f.Stmts = p.stmts(false)
+	f.Pos = Position{Filename: filename, Line: 1, Column: 1}
+	f.EndPos = p.toks[len(p.toks)-1].pos
+	return f, p
+}
+
+// ---------------------------------------------------------------------------
+// token access
+
+func (p *parser) peek() tok {
+	for p.nlSkip > 0 && p.toks[p.i].k == tNL {
+		p.i++
+	}
+	return p.toks[p.i]
+}
+
+// peekN returns the token n places ahead (no newline skipping).
+func (p *parser) peekN(n int) tok {
+	if p.i+n < len(p.toks) {
+		return p.toks[p.i+n]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+func (p *parser) next() tok {
+	t := p.peek()
+	if t.k != tEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) prevEnd() Position {
+	if p.i == 0 {
+		return p.toks[0].pos
+	}
+	return p.toks[p.i-1].end
+}
+
+// adjacent reports whether the next token (no newline skipping) starts
+// exactly where the previous one ended.
+func (p *parser) adjacent() bool {
+	if p.i == 0 {
+		return false
+	}
+	t := p.toks[p.i]
+	return t.k != tEOF && t.pos.Offset == p.toks[p.i-1].end.Offset
+}
+
+func (p *parser) isOp(t tok, v string) bool { return t.k == tOp && t.v == v }
+
+func (p *parser) isWord(t tok, v string) bool { return t.k == tWord && t.v == v }
+
+// plainWord reports whether the next token is the single-token word v (not
+// glued to an interpolation).
+func (p *parser) plainWord(v string) bool {
+	t := p.peek()
+	if !p.isWord(t, v) {
+		return false
+	}
+	n := p.peekN(1)
+	return !(n.k == tInterp && n.pos.Offset == t.end.Offset)
+}
+
+func (p *parser) errorAt(pos, end Position, format string, args ...any) {
+	p.errorHint(pos, end, "", format, args...)
+}
+
+func (p *parser) errorHint(pos, end Position, hint, format string, args ...any) {
+	if len(p.diags) >= maxErrors {
+		if len(p.diags) == maxErrors {
+			p.diags = append(p.diags, Diagnostic{Pos: pos, End: end, Msg: "too many errors"})
+		}
+		panic(bailout{})
+	}
+	p.diags = append(p.diags, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// fail reports an error at t and unwinds to the statement loop.
+func (p *parser) fail(t tok, format string, args ...any) {
+	if t.k == tEOF {
+		p.atEOF = true
+	}
+	p.errorAt(t.pos, t.end, format, args...)
+	panic(bailout{})
+}
+
+// unexpected reports t as unexpected, saying what was expected instead.
+func (p *parser) unexpected(t tok, want string) {
+	p.fail(t, "unexpected %s, expected %s", describe(t), want)
+}
+
+func describe(t tok) string {
+	switch t.k {
+	case tEOF:
+		return "end of file"
+	case tNL:
+		return "newline"
+	case tStrNL:
+		return "newline in string"
+	case tQuote:
+		return "string"
+	case tVar:
+		return "variable " + t.v
+	case tInterp:
+		return "${"
+	case tInterpEnd:
+		return "}"
+	case tBad:
+		if t.v == "\\" {
+			return "\\ (a continuation backslash must end the line)"
+		}
+		return fmt.Sprintf("character %q", t.v)
+	case tWord:
+		return fmt.Sprintf("%q", t.v)
+	}
+	return fmt.Sprintf("%q", t.v)
+}
+
+func (p *parser) expectOp(v string) tok {
+	t := p.peek()
+	if !p.isOp(t, v) {
+		p.unexpected(t, "\""+v+"\"")
+	}
+	return p.next()
+}
+
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.fail(p.peek(), "nesting too deep")
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
+
+func span(pos, end Position) Span { return Span{Pos: pos, EndPos: end} }
+
+// ---------------------------------------------------------------------------
+// statements
+
+// stmts parses statements up to EOF, or up to (not including) the '>' that
+// closes a block when inBlock.
+func (p *parser) stmts(inBlock bool) []Stmt {
+	var list []Stmt
+	for {
+		t := p.peek()
+		switch {
+		case t.k == tNL || p.isOp(t, ";"):
+			p.next()
+			continue
+		case t.k == tEOF:
+			return list
+		case inBlock && p.isOp(t, ">"):
+			return list
+		}
+		if s := p.stmtRecover(inBlock); s != nil {
+			list = append(list, s)
+		}
+	}
+}
+
+// stmtRecover parses one statement and its terminator; after an error it
+// skips to the next statement.
+func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
+	start := p.i
+	saved := struct {
+		nl, depth int
+		ctx       string
+	}{p.nlSkip, p.depth, p.ctx}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(bailout); !ok {
+				panic(r)
+			}
+			p.nlSkip, p.depth, p.ctx = saved.nl, saved.depth, saved.ctx
+			if len(p.diags) > maxErrors {
+				p.i = len(p.toks) - 1 // stop: too many errors
+				s = nil
+				return
+			}
+			if p.i == start {
+				p.i++ // always make progress
+			}
+			p.sync(inBlock)
+			s = nil
+		}
+	}()
+	s = p.stmt()
+	t := p.peek()
+	switch {
+	case t.k == tNL || p.isOp(t, ";") || t.k == tEOF || (inBlock && p.isOp(t, ">")):
+	default:
+		p.fail(t, "unexpected %s at end of statement", describe(t))
+	}
+	return s
+}
+
+// sync skips to the end of the current statement: a newline or ';' outside
+// any block or bracket opened since, or the '>' closing the enclosing block.
+func (p *parser) sync(inBlock bool) {
+	blocks, parens := 0, 0
+	for {
+		t := p.toks[p.i]
+		switch {
+		case t.k == tEOF:
+			return
+		case (t.k == tNL || p.isOp(t, ";")) && blocks == 0 && parens == 0:
+			return
+		case p.isOp(t, "(") || p.isOp(t, "[") || p.isOp(t, "{") || t.k == tInterp:
+			parens++
+		case (p.isOp(t, ")") || p.isOp(t, "]") || p.isOp(t, "}") || t.k == tInterpEnd) && parens > 0:
+			parens--
+		case p.isOp(t, "<") && parens == 0:
+			blocks++
+		case p.isOp(t, ">") && parens == 0:
+			if blocks == 0 {
+				if inBlock {
+					return
+				}
+			} else {
+				blocks--
+			}
+		}
+		p.i++
+	}
+}
+
+// scriptKeywords are the statement keywords besides network verbs.
+var scriptKeywords = []string{"let", "set", "if", "for", "def", "include", "print", "assert", "fail", "exec", "show", "in", "del"}
+
+func (p *parser) stmt() Stmt {
+	t := p.peek()
+	switch t.k {
+	case tWord:
+		if n := p.peekN(1); n.k == tInterp && n.pos.Offset == t.end.Offset {
+			break
+		}
+		if isIdent(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset {
+			c := p.call()
+			return &CallStmt{Span: c.Span, Call: c}
+		}
+		switch t.v {
+		case "let", "set":
+			return p.letSet()
+		case "if":
+			return p.ifStmt()
+		case "for":
+			return p.forStmt()
+		case "def":
+			return p.def()
+		case "include":
+			return p.include()
+		case "print":
+			p.next()
+			v := p.expr(false)
+			return &Print{Span: span(t.pos, p.prevEnd()), Value: v}
+		case "assert":
+			p.next()
+			c := p.expr(false)
+			var msg Expr
+			if p.isOp(p.peek(), ",") {
+				p.next()
+				msg = p.expr(false)
+			}
+			return &Assert{Span: span(t.pos, p.prevEnd()), Cond: c, Msg: msg}
+		case "fail":
+			p.next()
+			m := p.expr(false)
+			return &Fail{Span: span(t.pos, p.prevEnd()), Msg: m}
+		case "exec":
+			return p.exec()
+		case "show":
+			return p.show()
+		case "in":
+			return p.inNetns()
+		case "del":
+			p.next()
+			v := p.peek()
+			if v.k != tWord || !IsVerb(p.ctx, v.v) {
+				p.verbError(v, true)
+			}
+			return p.netStmt(t.pos, true)
+		case "else":
+			p.fail(t, "else without a preceding if")
+		}
+		if IsVerb(p.ctx, t.v) || IsVerb("", t.v) || IsVerb("wireguard", t.v) || IsVerb("peer", t.v) {
+			return p.netStmt(t.pos, false)
+		}
+	case tVar:
+		p.errorHint(t.pos, t.end, "write `set "+strings.TrimPrefix(t.v, "$")+" = ...` to assign", "a statement cannot start with variable %s", t.v)
+		panic(bailout{})
+	}
+	p.verbError(t, false)
+	return nil
+}
+
+// verbError reports t where a statement keyword (or, after del, a network
+// object) was expected, with a did-you-mean hint.
+func (p *parser) verbError(t tok, afterDel bool) {
+	if t.k != tWord {
+		if afterDel {
+			p.unexpected(t, "a network object after del")
+		}
+		p.unexpected(t, "a statement")
+	}
+	cands := Verbs(p.ctx)
+	if !afterDel {
+		cands = append(append([]string{}, scriptKeywords...), cands...)
+	}
+	hint := didYouMean(t.v, cands)
+	what := "statement"
+	if afterDel {
+		what = "network object"
+	}
+	if t.end.Offset-t.pos.Offset != len(t.v) {
+		t.end = t.pos
+	}
+	p.errorHint(t.pos, t.end, hint, "unknown %s %q", what, t.v)
+	panic(bailout{})
+}
+
+func (p *parser) letSet() Stmt {
+	kw := p.next()
+	name := p.bindName(kw.v)
+	p.expectOp("=")
+	v := p.expr(false)
+	sp := span(kw.pos, p.prevEnd())
+	if kw.v == "let" {
+		return &Let{Span: sp, Name: name, Value: v}
+	}
+	return &Set{Span: sp, Name: name, Value: v}
+}
+
+// bindName parses a variable name being bound: `$x` or `x`.
+func (p *parser) bindName(after string) *Ident {
+	t := p.peek()
+	switch {
+	case t.k == tVar:
+		p.next()
+		return &Ident{Span: span(t.pos, t.end), Name: t.v[1:]}
+	case t.k == tWord && isIdent(t.v) && !p.gluedInterp():
+		p.next()
+		return &Ident{Span: span(t.pos, t.end), Name: t.v}
+	}
+	p.unexpected(t, "a variable name after "+after)
+	return nil
+}
+
+// gluedInterp reports whether the next token is glued to a following ${.
+func (p *parser) gluedInterp() bool {
+	t, n := p.peek(), p.peekN(1)
+	if p.nlSkip > 0 {
+		// peek may have skipped newlines; find the token after t.
+		for j := p.i; j+1 < len(p.toks); j++ {
+			if p.toks[j].pos.Offset == t.pos.Offset {
+				n = p.toks[j+1]
+				break
+			}
+		}
+	}
+	return n.k == tInterp && n.pos.Offset == t.end.Offset
+}
+
+func (p *parser) ifStmt() *If {
+	kw := p.next()
+	p.enter()
+	defer p.leave()
+	s := &If{Cond: p.expr(true)}
+	s.Then = p.block()
+	// `else` may follow on the same line or the next one.
+	j := p.i
+	for p.toks[j].k == tNL {
+		j++
+	}
+	if p.isWord(p.toks[j], "else") {
+		p.i = j
+		p.next()
+		if p.plainWord("if") {
+			s.ElseIf = p.ifStmt()
+		} else {
+			s.Else = p.block()
+		}
+	}
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+func (p *parser) forStmt() *For {
+	kw := p.next()
+	s := &For{Var: p.bindName("for")}
+	if !p.plainWord("in") {
+		p.unexpected(p.peek(), "\"in\"")
+	}
+	p.next()
+	s.Iter = p.expr(true)
+	s.Body = p.block()
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+func (p *parser) def() *Def {
+	kw := p.next()
+	t := p.peek()
+	if t.k != tWord || !isIdent(t.v) || p.gluedInterp() {
+		p.unexpected(t, "a function name after def")
+	}
+	if isKeyword(t.v) {
+		p.fail(t, "%q is a keyword and cannot name a function", t.v)
+	}
+	p.next()
+	s := &Def{Name: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	p.expectOp("(")
+	p.nlSkip++
+	for !p.isOp(p.peek(), ")") {
+		s.Params = append(s.Params, p.bindName("("))
+		if !p.isOp(p.peek(), ",") {
+			break
+		}
+		p.next()
+	}
+	p.nlSkip--
+	p.closeOp(")", t)
+	saved := p.ctx
+	p.ctx = ""
+	s.Body = p.block()
+	p.ctx = saved
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+// closeOp expects the closing bracket v of a construct opened at open.
+func (p *parser) closeOp(v string, open tok) tok {
+	t := p.peek()
+	if !p.isOp(t, v) {
+		if t.k == tEOF {
+			p.atEOF = true
+		}
+		p.fail(t, "unexpected %s, expected %q to close %q at %d:%d", describe(t), v, open.v, open.pos.Line, open.pos.Column)
+	}
+	return p.next()
+}
+
+func (p *parser) include() *Include {
+	kw := p.next()
+	t := p.peek()
+	if t.k != tQuote {
+		p.unexpected(t, "a quoted path after include")
+	}
+	s := p.str()
+	path, ok := s.Literal()
+	if !ok {
+		p.errorAt(s.Pos, s.EndPos, "include path cannot use ${} interpolation")
+	}
+	return &Include{Span: span(kw.pos, p.prevEnd()), Path: path, PathSpan: s.Span}
+}
+
+func (p *parser) exec() *Exec {
+	kw := p.next()
+	s := &Exec{}
+	for {
+		t := p.peek()
+		if p.argsEnd(t) {
+			break
+		}
+		switch {
+		case t.k == tWord || t.k == tInterp || t.k == tOp && execGlue[t.v]:
+			s.Args = append(s.Args, p.execWord())
+		default:
+			s.Args = append(s.Args, p.arg())
+		}
+	}
+	if len(s.Args) == 0 {
+		p.unexpected(p.peek(), "a program to exec")
+	}
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+// execGlue are the operator characters that are part of a word in exec's
+// arguments (`sysctl -w net.ipv4.ip_forward=1`).
+var execGlue = map[string]bool{"=": true, "+": true, "*": true, ",": true, "==": true, "!=": true}
+
+// execWord is a word of exec's arguments: adjacent words, interpolations
+// and the operators of execGlue, like a shell word.
+func (p *parser) execWord() *Word {
+	w := &Word{}
+	w.Pos = p.peek().pos
+	for first := true; first || p.adjacent(); first = false {
+		t := p.toks[p.i]
+		switch {
+		case t.k == tWord || t.k == tOp && execGlue[t.v]:
+			p.next()
+			w.addLit(t)
+		case t.k == tInterp:
+			w.Parts = append(w.Parts, p.interp())
+		default:
+			w.EndPos = p.prevEnd()
+			return w
+		}
+	}
+	w.EndPos = p.prevEnd()
+	return w
+}
+
+func (w *Word) addLit(t tok) {
+	if n := len(w.Parts); n > 0 && w.Parts[n-1].Expr == nil {
+		w.Parts[n-1].Lit += t.v
+		w.Parts[n-1].EndPos = t.end
+		return
+	}
+	w.Parts = append(w.Parts, Part{Span: span(t.pos, t.end), Lit: t.v})
+}
+
+func (p *parser) show() *Show {
+	kw := p.next()
+	t := p.peek()
+	if t.k != tWord || !isIdent(t.v) {
+		p.unexpected(t, "what to show (links, addrs, routes, rules, neigh, netns, wireguard)")
+	}
+	p.next()
+	s := &Show{What: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	s.Args = p.args()
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+func (p *parser) inNetns() *InNetns {
+	kw := p.next()
+	if !p.plainWord("netns") {
+		p.unexpected(p.peek(), "\"netns\" after in")
+	}
+	p.next()
+	if p.argsEnd(p.peek()) || p.isOp(p.peek(), "<") {
+		p.unexpected(p.peek(), "a namespace name")
+	}
+	s := &InNetns{NS: p.arg()}
+	if p.isOp(p.peek(), "<") {
+		saved := p.ctx
+		p.ctx = ""
+		s.Block = p.block()
+		p.ctx = saved
+	}
+	s.Span = span(kw.pos, p.prevEnd())
+	return s
+}
+
+func (p *parser) netStmt(start Position, del bool) *NetStmt {
+	v := p.next()
+	s := &NetStmt{Del: del, Verb: v.v, VerbSpan: span(v.pos, v.end), Parent: p.ctx}
+	s.Args = p.args()
+	if p.isOp(p.peek(), "<") {
+		saved := p.ctx
+		switch {
+		case v.v == "wireguard":
+			p.ctx = "wireguard"
+		case v.v == "peer" && p.ctx == "wireguard":
+			p.ctx = "peer"
+		default:
+			p.ctx = ""
+		}
+		s.Block = p.block()
+		p.ctx = saved
+	}
+	s.Span = span(start, p.prevEnd())
+	return s
+}
+
+// block parses `< stmts >`.
+func (p *parser) block() *Block {
+	open := p.peek()
+	if !p.isOp(open, "<") {
+		p.unexpected(open, "\"<\" to open a block")
+	}
+	p.next()
+	p.enter()
+	defer p.leave()
+	saved := p.nlSkip
+	p.nlSkip = 0
+	b := &Block{Stmts: p.stmts(true)}
+	p.nlSkip = saved
+	t := p.peek()
+	if !p.isOp(t, ">") {
+		p.atEOF = p.atEOF || t.k == tEOF
+		p.errorAt(open.pos, open.end, "block is never closed: missing \">\"")
+		panic(bailout{})
+	}
+	p.next()
+	b.Span = span(open.pos, t.end)
+	return b
+}
+
+// argsEnd reports whether t ends a statement's arguments.
+func (p *parser) argsEnd(t tok) bool {
+	return t.k == tNL || t.k == tEOF || p.isOp(t, ";") || p.isOp(t, ">") || p.isOp(t, "<")
+}
+
+// args parses a statement's arguments up to its end or block. `a, b, c`
+// becomes one bare *List argument.
+func (p *parser) args() []Arg {
+	var list []Arg
+	for !p.argsEnd(p.peek()) {
+		a := p.arg()
+		if p.isOp(p.peek(), ",") {
+			l := &List{Bare: true, Elems: []Expr{a}}
+			for p.isOp(p.peek(), ",") {
+				p.next()
+				p.nlSkip++
+				p.peek() // a newline may follow the comma
+				p.nlSkip--
+				l.Elems = append(l.Elems, p.arg())
+			}
+			apos, _ := a.Bounds()
+			l.Span = span(apos, p.prevEnd())
+			a = l
+		}
+		list = append(list, a)
+	}
+	return list
+}
+
+// arg parses one argument: a word, $var (with [i] and .field), call,
+// string, ( expr ), list or record.
+func (p *parser) arg() Arg {
+	t := p.peek()
+	switch {
+	case t.k == tWord && t.v == "-" && !p.gluedInterp():
+		// A lone '-' is a word in an argument position.
+		p.next()
+		return &Word{Span: span(t.pos, t.end), Parts: []Part{{Span: span(t.pos, t.end), Lit: t.v}}}
+	case t.k == tWord, t.k == tInterp, t.k == tVar, t.k == tQuote,
+		p.isOp(t, "("), p.isOp(t, "["), p.isOp(t, "{"):
+		return p.postfix()
+	}
+	p.unexpected(t, "an argument")
+	return nil
+}

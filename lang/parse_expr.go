@@ -1,0 +1,438 @@
+package lang
+
+import (
+	"strings"
+)
+
+// Expression grammar, lowest precedence first:
+//
+//	expr    = and { "or" and }
+//	and     = not { "and" not }
+//	not     = "not" not | cmp
+//	cmp     = add [ ("=="|"!="|"<"|"<="|">"|">="|"in") add ]
+//	add     = mul { ("+"|"-") mul }
+//	mul     = unary { ("*"|"/") unary }
+//	unary   = "-" unary | postfix
+//	postfix = primary { "[" expr "]" | "." name }   (no space before [ or .)
+//	primary = word | $var | string | call | "(" expr ")" | list | record
+//
+// Outside brackets a bare `<` or `>` opens or closes a block, so the
+// comparisons < and > are only recognised inside ( ), [ ], { }, call
+// arguments and ${ }; <=, >=, == and != work everywhere. (header is kept for
+// callers' documentation: the if/for header expressions.)
+
+func (p *parser) expr(header bool) Expr {
+	p.enter()
+	defer p.leave()
+	x := p.and(header)
+	for p.plainWord("or") {
+		op := p.next()
+		y := p.and(header)
+		x = binary(op, x, y)
+	}
+	return x
+}
+
+func binary(op tok, x, y Expr) Expr {
+	xp, _ := x.Bounds()
+	_, ye := y.Bounds()
+	return &Binary{Span: span(xp, ye), Op: op.v, OpPos: op.pos, X: x, Y: y}
+}
+
+func (p *parser) and(header bool) Expr {
+	x := p.not(header)
+	for p.plainWord("and") {
+		op := p.next()
+		y := p.not(header)
+		x = binary(op, x, y)
+	}
+	return x
+}
+
+func (p *parser) not(header bool) Expr {
+	if p.plainWord("not") {
+		op := p.next()
+		p.enter()
+		defer p.leave()
+		x := p.not(header)
+		_, end := x.Bounds()
+		return &Unary{Span: span(op.pos, end), Op: "not", X: x}
+	}
+	return p.cmp(header)
+}
+
+func (p *parser) cmp(header bool) Expr {
+	x := p.add()
+	t := p.peek()
+	isCmp := t.k == tOp && (t.v == "==" || t.v == "!=" || t.v == "<=" || t.v == ">=" ||
+		p.nlSkip > 0 && (t.v == "<" || t.v == ">"))
+	if isCmp || p.plainWord("in") {
+		op := p.next()
+		y := p.add()
+		x = binary(op, x, y)
+		if n := p.peek(); n.k == tOp && (n.v == "==" || n.v == "!=" || n.v == "<=" || n.v == ">=" || p.nlSkip > 0 && (n.v == "<" || n.v == ">")) {
+			p.fail(n, "comparisons do not chain; use parentheses")
+		}
+	}
+	return x
+}
+
+func (p *parser) add() Expr {
+	x := p.mul()
+	for {
+		t := p.peek()
+		if !(p.isOp(t, "+") || t.k == tWord && t.v == "-" && !p.gluedInterp()) {
+			return x
+		}
+		op := p.next()
+		y := p.mul()
+		x = binary(op, x, y)
+	}
+}
+
+func (p *parser) mul() Expr {
+	x := p.unary()
+	for {
+		t := p.peek()
+		if !(p.isOp(t, "*") || t.k == tWord && t.v == "/" && !p.gluedInterp()) {
+			return x
+		}
+		op := p.next()
+		y := p.unary()
+		x = binary(op, x, y)
+	}
+}
+
+func (p *parser) unary() Expr {
+	t := p.peek()
+	if t.k == tWord && t.v == "-" && !p.gluedInterp() {
+		p.next()
+		p.enter()
+		defer p.leave()
+		x := p.unary()
+		_, end := x.Bounds()
+		return &Unary{Span: span(t.pos, end), Op: "-", X: x}
+	}
+	return p.postfix()
+}
+
+// postfix parses a primary and any [index] / .field directly after it.
+func (p *parser) postfix() Expr {
+	x := p.primary()
+	for p.adjacent() {
+		t := p.toks[p.i]
+		xp, _ := x.Bounds()
+		switch {
+		case p.isOp(t, "["):
+			if _, ok := x.(*Word); ok {
+				return x
+			}
+			p.next()
+			p.nlSkip++
+			idx := p.expr(false)
+			p.nlSkip--
+			end := p.closeOp("]", t)
+			x = &Index{Span: span(xp, end.end), X: x, Index: idx}
+		case t.k == tWord && strings.HasPrefix(t.v, ".") && isSelectable(x):
+			// `.a.b` arrives as one word token; split it into fields.
+			p.next()
+			off := 0
+			for _, name := range strings.Split(t.v[1:], ".") {
+				fpos := t.pos
+				fpos.Offset += off + 1
+				fpos.Column += off + 1
+				fend := fpos
+				fend.Offset += len(name)
+				fend.Column += len(name)
+				if !isIdent(name) {
+					p.errorAt(fpos, fend, "invalid field name %q", name)
+					panic(bailout{})
+				}
+				x = &Selector{Span: span(xp, fend), X: x, Field: &Ident{Span: span(fpos, fend), Name: name}}
+				off += len(name) + 1
+			}
+		case t.k == tVar && isWordLike(x):
+			p.errorHint(t.pos, t.end, "write ${"+t.v[1:]+"} to interpolate a variable into a word", "variable %s directly after a word", t.v)
+			panic(bailout{})
+		default:
+			return x
+		}
+	}
+	return x
+}
+
+func isSelectable(x Expr) bool {
+	switch x.(type) {
+	case *Var, *Index, *Selector, *Call, *Paren, *Record:
+		return true
+	}
+	return false
+}
+
+func isWordLike(x Expr) bool {
+	_, ok := x.(*Word)
+	return ok
+}
+
+func (p *parser) primary() Expr {
+	t := p.peek()
+	switch {
+	case t.k == tWord && isIdent(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset:
+		return p.call()
+	case t.k == tWord || t.k == tInterp:
+		return p.word()
+	case t.k == tVar:
+		p.next()
+		return &Var{Span: span(t.pos, t.end), Name: t.v[1:]}
+	case t.k == tQuote:
+		return p.str()
+	case p.isOp(t, "("):
+		p.next()
+		p.nlSkip++
+		x := p.expr(false)
+		p.nlSkip--
+		end := p.closeOp(")", t)
+		return &Paren{Span: span(t.pos, end.end), X: x}
+	case p.isOp(t, "["):
+		p.next()
+		p.nlSkip++
+		l := &List{}
+		for !p.isOp(p.peek(), "]") {
+			l.Elems = append(l.Elems, p.expr(false))
+			if !p.isOp(p.peek(), ",") {
+				break
+			}
+			p.next()
+		}
+		p.nlSkip--
+		end := p.closeOp("]", t)
+		l.Span = span(t.pos, end.end)
+		return l
+	case p.isOp(t, "{"):
+		return p.record()
+	}
+	p.unexpected(t, "an expression")
+	return nil
+}
+
+func (p *parser) call() *Call {
+	t := p.next()
+	c := &Call{Name: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	open := p.next() // "(" (checked by the caller)
+	p.nlSkip++
+	for !p.isOp(p.peek(), ")") {
+		c.Args = append(c.Args, p.expr(false))
+		if !p.isOp(p.peek(), ",") {
+			break
+		}
+		p.next()
+	}
+	p.nlSkip--
+	end := p.closeOp(")", open)
+	c.Span = span(t.pos, end.end)
+	return c
+}
+
+// record parses `{key: value, ...}`. The lexer makes `key:` (and even
+// `key:value`) one word, since ':' belongs to words (MACs, IPv6); the key
+// is the text before the first ':'.
+func (p *parser) record() *Record {
+	open := p.next()
+	p.nlSkip++
+	r := &Record{}
+	for !p.isOp(p.peek(), "}") {
+		t := p.peek()
+		if t.k != tWord || p.gluedInterp() {
+			p.unexpected(t, "a record key")
+		}
+		key, rest, found := strings.Cut(t.v, ":")
+		kend := t.pos
+		kend.Offset += len(key)
+		kend.Column += len(key)
+		if !isIdent(key) {
+			p.errorAt(t.pos, t.end, "invalid record key %q", key)
+			panic(bailout{})
+		}
+		p.next()
+		f := &RecordField{Key: &Ident{Span: span(t.pos, kend), Name: key}}
+		switch {
+		case found && rest != "":
+			// key:value in one token: the value is the rest of the word,
+			// plus anything glued to it.
+			vpos := kend
+			vpos.Offset++
+			vpos.Column++
+			w := &Word{Parts: []Part{{Span: span(vpos, t.end), Lit: rest}}}
+			w.Pos = vpos
+			p.wordTail(w)
+			f.Value = w
+		case found:
+			f.Value = p.expr(false)
+		default:
+			c := p.peek()
+			if c.k != tWord || !strings.HasPrefix(c.v, ":") {
+				p.unexpected(c, "\":\" after record key")
+			}
+			if c.v == ":" {
+				p.next()
+				f.Value = p.expr(false)
+			} else {
+				p.unexpected(c, "\":\" followed by a space")
+			}
+		}
+		_, vend := f.Value.Bounds()
+		f.Span = span(t.pos, vend)
+		r.Fields = append(r.Fields, f)
+		if !p.isOp(p.peek(), ",") {
+			break
+		}
+		p.next()
+	}
+	p.nlSkip--
+	end := p.closeOp("}", open)
+	r.Span = span(open.pos, end.end)
+	return r
+}
+
+// word parses a bare word with the interpolations glued to it.
+func (p *parser) word() *Word {
+	w := &Word{}
+	w.Pos = p.peek().pos
+	p.wordTail(w)
+	if len(w.Parts) == 0 {
+		p.unexpected(p.peek(), "a word")
+	}
+	return w
+}
+
+// wordTail appends adjacent word text and ${} parts to w.
+func (p *parser) wordTail(w *Word) {
+	for first := len(w.Parts) == 0; first || p.adjacent(); first = false {
+		t := p.toks[p.i]
+		switch t.k {
+		case tWord:
+			if !first && len(w.Parts) > 0 && w.Parts[len(w.Parts)-1].Expr == nil {
+				// Two adjacent word tokens (e.g. [v6]:port then more) stay one.
+				w.Parts[len(w.Parts)-1].Lit += t.v
+				w.Parts[len(w.Parts)-1].EndPos = t.end
+				p.next()
+				continue
+			}
+			p.next()
+			w.addLit(t)
+		case tInterp:
+			w.Parts = append(w.Parts, p.interp())
+		default:
+			w.EndPos = p.prevEnd()
+			return
+		}
+	}
+	w.EndPos = p.prevEnd()
+}
+
+// interp parses `${ expr }`.
+func (p *parser) interp() Part {
+	open := p.next()
+	p.nlSkip++
+	x := p.expr(false)
+	p.nlSkip--
+	t := p.peek()
+	if t.k != tInterpEnd {
+		if t.k == tEOF {
+			p.atEOF = true
+		}
+		p.fail(t, "unexpected %s, expected \"}\" to close \"${\" at %d:%d", describe(t), open.pos.Line, open.pos.Column)
+	}
+	p.next()
+	return Part{Span: span(open.pos, t.end), Expr: x}
+}
+
+// str parses a double-quoted string.
+func (p *parser) str() *String {
+	open := p.next()
+	s := &String{}
+	for {
+		t := p.toks[p.i]
+		switch t.k {
+		case tStrEnd:
+			p.next()
+			s.Span = span(open.pos, t.end)
+			return s
+		case tStrText:
+			p.next()
+			s.addLit(t, t.v)
+		case tStrEsc:
+			p.next()
+			r, ok := unescape(t.v)
+			if !ok {
+				p.errorAt(t.pos, t.end, "unknown escape sequence %q in string", t.v)
+				r = t.v
+			}
+			s.addLit(t, r)
+		case tInterp:
+			s.Parts = append(s.Parts, p.interp())
+		default: // newline or end of file
+			if t.k == tEOF {
+				p.atEOF = true
+			}
+			p.errorAt(open.pos, open.end, "string is never closed: missing '\"'")
+			if t.k == tStrNL {
+				// The lexer left the string at the newline; the statement
+				// is abandoned.
+				panic(bailout{})
+			}
+			panic(bailout{})
+		}
+	}
+}
+
+func (s *String) addLit(t tok, text string) {
+	if n := len(s.Parts); n > 0 && s.Parts[n-1].Expr == nil {
+		s.Parts[n-1].Lit += text
+		s.Parts[n-1].EndPos = t.end
+		return
+	}
+	s.Parts = append(s.Parts, Part{Span: span(t.pos, t.end), Lit: text})
+}
+
+func unescape(esc string) (string, bool) {
+	switch esc {
+	case `\"`:
+		return `"`, true
+	case `\\`:
+		return `\`, true
+	case `\n`:
+		return "\n", true
+	case `\t`:
+		return "\t", true
+	case `\$`:
+		return "$", true
+	}
+	return "", false
+}
+
+// isIdent reports whether s is an identifier: [A-Za-z_][A-Za-z0-9_]*.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isKeyword reports whether s is a reserved word of the language.
+func isKeyword(s string) bool {
+	switch s {
+	case "let", "set", "if", "else", "for", "in", "def", "include", "print", "assert",
+		"fail", "exec", "show", "del", "and", "or", "not":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,606 @@
+package lang
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Param describes one argument of a network statement: a positional
+// argument (Key false) or a keyword option (`mtu N`) or flag (`up`).
+type Param struct {
+	Name    string   // canonical name; for positionals the role ("name", "dst")
+	Aliases []string // other keywords accepted for this option (ip(8) spellings)
+	Type    WordType
+	Enum    []string // TEnum: the accepted words
+	Noun    string   // TEnum: what the enum is, for messages ("link type")
+	Words   []string // literal words accepted besides Type ("default", "all")
+	Min     uint64   // TUint range; Max 0 means 2^32-1
+	Max     uint64
+	List    bool // accepts a comma list `a, b` (or a list value)
+	Flag    bool // a keyword with no value
+	// Optional marks a positional that may be left out. An optional
+	// positional with an Enum is taken only when the word is one of them.
+	Optional bool
+	Required bool // an option that must be given (not enforced for del)
+	Doc      string
+}
+
+// Schema describes one network statement.
+type Schema struct {
+	Verb       string
+	Parent     string // "" (top level), "wireguard" or "peer"
+	Usage      string
+	Positional []*Param
+	Options    []*Param
+	// Exclusive lists groups of options of which at most one may be
+	// given; RequireOne groups of which one must be given (not for del).
+	Exclusive  [][]string
+	RequireOne [][]string
+	// Kinds holds per-kind options of `link ... type KIND` (keyed by kind).
+	Kinds map[string][]*Param
+	// After lists options that, written after the keyword in the key,
+	// are renamed to the value (veth: `peer P netns NS` is peer-netns).
+	After    map[string]map[string]string
+	Block    bool // a < > block may follow
+	NeedsBlk bool // a block must follow
+	Del      bool // `del VERB` is allowed
+}
+
+func opt(name string, t WordType) *Param { return &Param{Name: name, Type: t} }
+
+func flag(name string) *Param { return &Param{Name: name, Flag: true} }
+
+func uintOpt(name string, min, max uint64) *Param {
+	return &Param{Name: name, Type: TUint, Min: min, Max: max}
+}
+
+func enumOpt(name, noun string, values ...string) *Param {
+	return &Param{Name: name, Type: TEnum, Noun: noun, Enum: values}
+}
+
+func (p *Param) alias(names ...string) *Param { p.Aliases = names; return p }
+func (p *Param) req() *Param                  { p.Required = true; return p }
+
+// LinkKinds are the values of `link NAME type KIND`.
+var LinkKinds = []string{"veth", "bridge", "vxlan", "macvlan", "tun", "tap", "wireguard"}
+
+// ShowWhat are the things `show` can show.
+var ShowWhat = []string{"links", "addrs", "routes", "rules", "neigh", "netns", "wireguard"}
+
+var schemas = []*Schema{
+	{
+		Verb: "netns", Usage: "netns NAME", Del: true,
+		Positional: []*Param{{Name: "name", Type: TNetnsName}},
+	},
+	{
+		Verb:  "link",
+		Usage: "link NAME [type KIND ...] [up|down] [mtu N] [address MAC] [master BR | nomaster] [netns NS] [alias TEXT]",
+		Del:   true,
+		Positional: []*Param{{Name: "name", Type: TIfName}},
+		Options: []*Param{
+			enumOpt("type", "link type", LinkKinds...),
+			flag("up"), flag("down"),
+			uintOpt("mtu", 68, 65535),
+			opt("address", TMAC),
+			opt("master", TIfName), flag("nomaster"),
+			opt("netns", TNetnsName),
+			opt("alias", TString),
+		},
+		Exclusive: [][]string{{"up", "down"}, {"master", "nomaster"}},
+		Kinds: map[string][]*Param{
+			"veth":      {opt("peer", TIfName).req(), opt("peer-netns", TNetnsName)},
+			"vxlan":     {uintOpt("id", 0, 1<<24-1).req(), opt("remote", TAddr), opt("group", TAddr), opt("local", TAddr), opt("dev", TIfName), uintOpt("dstport", 0, 65535)},
+			"macvlan":   {opt("dev", TIfName).req(), enumOpt("mode", "macvlan mode", "bridge", "private", "vepa", "passthru", "source")},
+			"tun":       {opt("user", TString), opt("group", TString)},
+			"tap":       {opt("user", TString), opt("group", TString)},
+			"bridge":    nil,
+			"wireguard": nil,
+		},
+		After: map[string]map[string]string{"peer": {"netns": "peer-netns"}},
+	},
+	{
+		Verb: "addr", Usage: "addr PREFIX dev LINK [peer PREFIX] [broadcast IP] [label L] [scope S]", Del: true,
+		Positional: []*Param{{Name: "prefix", Type: TPrefix}},
+		Options: []*Param{
+			opt("dev", TIfName).req(), opt("peer", TPrefix), opt("broadcast", TAddr).alias("brd"),
+			opt("label", TString), opt("scope", TScope),
+		},
+	},
+	{
+		Verb:  "route",
+		Usage: "route [blackhole|unreachable|prohibit|throw] PREFIX|default [via IP] [dev LINK] [table T] [metric N] [src IP] [proto P] [scope S] [mtu N] [onlink]",
+		Del:   true,
+		Positional: []*Param{
+			{Name: "type", Type: TEnum, Noun: "route type", Enum: []string{"unicast", "blackhole", "unreachable", "prohibit", "throw"}, Optional: true},
+			{Name: "dst", Type: TNet, Words: []string{"default"}},
+		},
+		Options: []*Param{
+			opt("via", TAddr), opt("dev", TIfName), opt("table", TTable),
+			uintOpt("metric", 0, 1<<32-1).alias("priority", "preference"),
+			opt("src", TAddr), opt("proto", TProto).alias("protocol"), opt("scope", TScope),
+			uintOpt("mtu", 68, 65535), flag("onlink"),
+		},
+	},
+	{
+		Verb: "neigh", Usage: "neigh IP lladdr MAC dev LINK [permanent]", Del: true,
+		Positional: []*Param{{Name: "addr", Type: TAddr}},
+		Options:    []*Param{opt("lladdr", TMAC).req(), opt("dev", TIfName).req(), flag("permanent")},
+	},
+	{
+		Verb: "table", Usage: "table ID [name NAME] | table T < ... >", Block: true,
+		Positional: []*Param{{Name: "table", Type: TTable}},
+		Options:    []*Param{opt("name", TString)},
+	},
+	{
+		Verb: "rule",
+		Usage: "rule [not] [from PREFIX] [to PREFIX] [iif LINK] [oif LINK] [fwmark M[/MASK]] [ipproto P] [sport N[-M]] [dport N[-M]] [uidrange A-B] " +
+			"(lookup T | goto PRIO | nop | blackhole | unreachable | prohibit) [priority N] [suppress_prefixlength N]",
+		Del: true,
+		Options: []*Param{
+			flag("not"),
+			{Name: "from", Type: TNet, Words: []string{"all"}},
+			{Name: "to", Type: TNet, Words: []string{"all"}},
+			opt("iif", TIfName).alias("dev"), opt("oif", TIfName),
+			opt("fwmark", TMark), opt("ipproto", TIPProto),
+			opt("sport", TPortRange), opt("dport", TPortRange), opt("uidrange", TUIDRange),
+			opt("lookup", TTable).alias("table"), uintOpt("goto", 1, 1<<32-1), flag("nop"),
+			flag("blackhole"), flag("unreachable"), flag("prohibit"),
+			uintOpt("priority", 0, 1<<32-1).alias("pref", "preference"),
+			uintOpt("suppress_prefixlength", 0, 128),
+		},
+		Exclusive:  [][]string{{"lookup", "goto", "nop", "blackhole", "unreachable", "prohibit"}},
+		RequireOne: [][]string{{"lookup", "goto", "nop", "blackhole", "unreachable", "prohibit"}},
+	},
+	{
+		Verb: "wireguard", Usage: "wireguard NAME < private-key K; listen-port N; fwmark M; peer K < ... > >", Block: true, Del: true,
+		Positional: []*Param{{Name: "name", Type: TIfName}},
+	},
+	{Verb: "private-key", Parent: "wireguard", Usage: "private-key EXPR", Positional: []*Param{{Name: "key", Type: TKey}}},
+	{Verb: "listen-port", Parent: "wireguard", Usage: "listen-port N", Positional: []*Param{uintOpt("port", 0, 65535)}},
+	{Verb: "fwmark", Parent: "wireguard", Usage: "fwmark M", Positional: []*Param{uintOpt("mark", 0, 1<<32-1)}},
+	{Verb: "replace-peers", Parent: "wireguard", Usage: "replace-peers"},
+	{Verb: "peer", Parent: "wireguard", Usage: "peer PUBLIC-KEY [< ... >]", Block: true, Del: true,
+		Positional: []*Param{{Name: "key", Type: TKey}}},
+	{Verb: "preshared-key", Parent: "peer", Usage: "preshared-key EXPR", Positional: []*Param{{Name: "key", Type: TKey}}},
+	{Verb: "endpoint", Parent: "peer", Usage: "endpoint HOST:PORT", Positional: []*Param{{Name: "endpoint", Type: TEndpoint}}},
+	{Verb: "allowed-ips", Parent: "peer", Usage: "allowed-ips PREFIX[, PREFIX...]", Positional: []*Param{{Name: "prefixes", Type: TPrefix, List: true}}},
+	{Verb: "persistent-keepalive", Parent: "peer", Usage: "persistent-keepalive N", Positional: []*Param{{Name: "interval", Type: TSeconds}}},
+}
+
+// showSchemas decode the arguments of `show WHAT`.
+var showSchemas = map[string]*Schema{
+	"links": {Verb: "show links"}, "addrs": {Verb: "show addrs"}, "rules": {Verb: "show rules"},
+	"neigh": {Verb: "show neigh"}, "netns": {Verb: "show netns"},
+	"routes": {Verb: "show routes", Usage: "show routes [table T|all]",
+		Options: []*Param{{Name: "table", Type: TTable, Words: []string{"all"}}}},
+	"wireguard": {Verb: "show wireguard", Usage: "show wireguard [NAME]",
+		Positional: []*Param{{Name: "name", Type: TIfName, Optional: true}}},
+}
+
+var schemaIndex = func() map[string]*Schema {
+	m := map[string]*Schema{}
+	for _, s := range schemas {
+		m[s.Parent+"/"+s.Verb] = s
+	}
+	return m
+}()
+
+// Lookup returns the schema of verb in the block context parent ("",
+// "wireguard" or "peer").
+func Lookup(parent, verb string) *Schema { return schemaIndex[parent+"/"+verb] }
+
+// Schemas returns every network statement schema.
+func Schemas() []*Schema { return schemas }
+
+// IsVerb reports whether verb is a network statement in context parent.
+func IsVerb(parent, verb string) bool { return Lookup(parent, verb) != nil }
+
+// Verbs lists the network statements of context parent.
+func Verbs(parent string) []string {
+	var vs []string
+	for _, s := range schemas {
+		if s.Parent == parent {
+			vs = append(vs, s.Verb)
+		}
+	}
+	return vs
+}
+
+// Field is one decoded argument of a network statement.
+type Field struct {
+	Param *Param
+	Name  string // canonical name (Param.Name)
+	// Key is the keyword as written (nil for positionals).
+	Key *Word
+	// Value is the argument (nil for flags).
+	Value Arg
+}
+
+// Span returns the field's source range: keyword through value.
+func (f *Field) Span() Span {
+	var s Span
+	if f.Key != nil {
+		s = f.Key.Span
+	} else if f.Value != nil {
+		s.Pos, s.EndPos = f.Value.Bounds()
+	}
+	if f.Value != nil {
+		_, s.EndPos = f.Value.Bounds()
+	}
+	return s
+}
+
+// Decoded is a network statement read against its schema.
+type Decoded struct {
+	Stmt   *NetStmt
+	Schema *Schema
+	Kind   string   // link: the literal kind after `type`, "" if absent or not literal
+	Fields []*Field // in source order
+}
+
+// Get returns the field called name (canonical), or nil.
+func (d *Decoded) Get(name string) *Field {
+	for _, f := range d.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Has reports whether the field (or flag) name is present.
+func (d *Decoded) Has(name string) bool { return d.Get(name) != nil }
+
+// Value returns the argument of field name, or nil.
+func (d *Decoded) Value(name string) Arg {
+	if f := d.Get(name); f != nil {
+		return f.Value
+	}
+	return nil
+}
+
+// Decode reads s against its schema: positionals, keyword options and
+// flags, checking that keywords exist (with did-you-mean hints), that
+// options are not repeated, exclusive ones not combined, required ones
+// present, block use, and that every literal argument (a word or a string
+// without interpolation) parses as its parameter's type. The Decoded is
+// usable (best effort) even when diagnostics are returned.
+func Decode(s *NetStmt) (*Decoded, Diagnostics) {
+	sc := Lookup(s.Parent, s.Verb)
+	d := &Decoded{Stmt: s, Schema: sc}
+	var ds Diagnostics
+	if sc == nil {
+		var where string
+		switch {
+		case s.Parent == "":
+			if Lookup("wireguard", s.Verb) != nil {
+				where = "only allowed inside a wireguard block"
+			} else if Lookup("peer", s.Verb) != nil {
+				where = "only allowed inside a peer block"
+			}
+		default:
+			if Lookup("", s.Verb) != nil || Lookup("wireguard", s.Verb) != nil || Lookup("peer", s.Verb) != nil {
+				where = "not allowed inside a " + s.Parent + " block"
+			}
+		}
+		if where == "" {
+			where = "not a network statement"
+		}
+		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("%s is %s", s.Verb, where)})
+		return d, ds
+	}
+	errf := func(n Node, hint, format string, args ...any) {
+		pos, end := n.Bounds()
+		ds = append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
+	}
+	verbNode := &Ident{Span: s.VerbSpan, Name: s.Verb}
+	if s.Del && !sc.Del {
+		errf(verbNode, "", "del %s is not supported", s.Verb)
+	}
+	if s.Block != nil && !sc.Block {
+		errf(s.Block, "", "%s takes no block", s.Verb)
+	}
+	if s.Block == nil && sc.NeedsBlk {
+		errf(s, "", "%s needs a block", s.Verb)
+	}
+	ds = append(ds, decodeArgs(d, sc, s.Args, s.Del, verbNode)...)
+	return d, ds
+}
+
+// DecodeShow reads the arguments of a show statement.
+func DecodeShow(s *Show) (*Decoded, Diagnostics) {
+	sc, ok := showSchemas[s.What.Name]
+	if !ok {
+		return &Decoded{}, Diagnostics{{Pos: s.What.Pos, End: s.What.EndPos,
+			Msg:  fmt.Sprintf("cannot show %q (one of %s)", s.What.Name, strings.Join(ShowWhat, ", ")),
+			Hint: didYouMean(s.What.Name, ShowWhat)}}
+	}
+	d := &Decoded{Schema: sc}
+	return d, decodeArgs(d, sc, s.Args, false, s.What)
+}
+
+func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnostics {
+	var ds Diagnostics
+	errf := func(n Node, hint, format string, args ...any) {
+		pos, end := n.Bounds()
+		ds = append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
+	}
+	i := 0
+	// Positionals.
+	for _, p := range sc.Positional {
+		if i >= len(args) {
+			if !p.Optional {
+				errf(verb, "usage: "+usage(sc), "%s: missing %s", sc.Verb, positionalNoun(p))
+			}
+			continue
+		}
+		a := args[i]
+		if p.Optional {
+			kw := Keyword(a)
+			if p.Type == TEnum && !contains(p.Enum, kw) {
+				continue
+			}
+			if p.Type != TEnum && kw != "" && optionFor(sc, "", kw) != nil {
+				continue
+			}
+		}
+		d.Fields = append(d.Fields, &Field{Param: p, Name: p.Name, Value: a})
+		i++
+	}
+	// Options. The link kind decides which kind options exist.
+	for j := i; j+1 < len(args); j++ {
+		if Keyword(args[j]) == "type" {
+			d.Kind = Keyword(args[j+1])
+			break
+		}
+	}
+	seen := map[string]*Field{}
+	after := map[string]bool{}
+	for ; i < len(args); i++ {
+		a := args[i]
+		kw := Keyword(a)
+		if kw == "" {
+			hint := ""
+			if len(sc.Options) == 0 {
+				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
+			} else {
+				errf(a, hint, "unexpected argument to %s; expected an option keyword (%s)", sc.Verb, strings.Join(optionNames(sc, d.Kind), ", "))
+			}
+			continue
+		}
+		p := optionFor(sc, d.Kind, kw)
+		if p == nil {
+			if len(sc.Options) == 0 && sc.Kinds == nil {
+				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
+				continue
+			}
+			if sc.Kinds != nil && d.Kind == "" && kindOption(sc, kw) {
+				errf(a, "", "%s needs `type KIND` first", kw)
+			} else if sc.Kinds != nil && kindOption(sc, kw) {
+				errf(a, "", "%s is not an option of a %s link", kw, d.Kind)
+			} else {
+				errf(a, didYouMean(kw, optionNames(sc, d.Kind)), "unknown %s option %q", sc.Verb, kw)
+			}
+			continue
+		}
+		name := p.Name
+		for k := range after {
+			if to, ok := sc.After[k][name]; ok {
+				name = to
+				p = optionFor(sc, d.Kind, to)
+			}
+		}
+		f := &Field{Param: p, Name: name, Key: a.(*Word)}
+		if !p.Flag {
+			if i+1 >= len(args) {
+				errf(a, "", "%s needs a value (a %s)", kw, p.Type)
+				continue
+			}
+			i++
+			f.Value = args[i]
+		}
+		if prev := seen[name]; prev != nil {
+			errf(a, "", "%s given twice", kw)
+			continue
+		}
+		seen[name] = f
+		if _, ok := sc.After[name]; ok {
+			after[name] = true
+		}
+		d.Fields = append(d.Fields, f)
+	}
+	for _, g := range sc.Exclusive {
+		var got []*Field
+		for _, n := range g {
+			if f := seen[n]; f != nil {
+				got = append(got, f)
+			}
+		}
+		if len(got) > 1 {
+			errf(got[1].Key, "", "%s cannot be combined with %s", Keyword(got[1].Key), Keyword(got[0].Key))
+		}
+	}
+	if !del {
+		for _, g := range sc.RequireOne {
+			ok := false
+			for _, n := range g {
+				ok = ok || seen[n] != nil
+			}
+			if !ok {
+				errf(verb, "usage: "+usage(sc), "%s needs one of %s", sc.Verb, strings.Join(g, ", "))
+			}
+		}
+		for _, p := range allOptions(sc, d.Kind) {
+			if p.Required && seen[p.Name] == nil {
+				what := sc.Verb
+				if d.Kind != "" && contains(kindNames(sc, d.Kind), p.Name) {
+					what = d.Kind + " link"
+				}
+				errf(verb, "usage: "+usage(sc), "%s needs %s", what, p.Name)
+			}
+		}
+	}
+	if sc.Verb == "route" && !del {
+		ds = append(ds, checkRoute(d)...)
+	}
+	// Literal values.
+	for _, f := range d.Fields {
+		if f.Value == nil {
+			continue
+		}
+		ds = append(ds, checkLiteral(f.Param, f.Value)...)
+	}
+	return ds
+}
+
+func checkRoute(d *Decoded) Diagnostics {
+	t := Keyword(d.Value("type"))
+	if t == "" || t == "unicast" {
+		if d.Value("type") == nil && !d.Has("via") && !d.Has("dev") {
+			s := d.Stmt
+			return Diagnostics{{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: "route needs via or dev"}}
+		}
+		return nil
+	}
+	var ds Diagnostics
+	for _, n := range []string{"via", "dev", "src", "onlink"} {
+		if f := d.Get(n); f != nil {
+			ds = append(ds, Diagnostic{Pos: f.Key.Pos, End: f.Key.EndPos, Msg: fmt.Sprintf("a %s route has no %s", t, n)})
+		}
+	}
+	return ds
+}
+
+// checkLiteral parses literal arguments (words and strings without
+// interpolation) against p.
+func checkLiteral(p *Param, a Arg) Diagnostics {
+	if l, ok := a.(*List); ok {
+		if !p.List {
+			if l.Bare {
+				pos, end := a.Bounds()
+				return Diagnostics{{Pos: pos, End: end, Msg: fmt.Sprintf("%s takes one value, not a list", p.Name)}}
+			}
+			return nil
+		}
+		var ds Diagnostics
+		for _, e := range l.Elems {
+			ds = append(ds, checkLiteral(p, e)...)
+		}
+		return ds
+	}
+	var text string
+	var ok bool
+	switch a := a.(type) {
+	case *Word:
+		text, ok = a.Literal()
+	case *String:
+		text, ok = a.Literal()
+	}
+	if !ok || p.Type == TAny {
+		return nil
+	}
+	if _, err := p.Parse(text); err != nil {
+		pos, end := a.Bounds()
+		return Diagnostics{{Pos: pos, End: end, Msg: err.Error(), Hint: HintOf(err), Err: err}}
+	}
+	return nil
+}
+
+func optionFor(sc *Schema, kind, kw string) *Param {
+	for _, p := range allOptions(sc, kind) {
+		if p.Name == kw || contains(p.Aliases, kw) {
+			return p
+		}
+	}
+	return nil
+}
+
+// allOptions returns the options of sc plus, for link, those of kind (all
+// kinds' options, untyped, when the kind is not a literal).
+func allOptions(sc *Schema, kind string) []*Param {
+	if sc.Kinds == nil {
+		return sc.Options
+	}
+	ps := append([]*Param{}, sc.Options...)
+	if kind != "" {
+		return append(ps, sc.Kinds[kind]...)
+	}
+	return ps
+}
+
+func kindOption(sc *Schema, kw string) bool {
+	for _, ps := range sc.Kinds {
+		for _, p := range ps {
+			if p.Name == kw {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func kindNames(sc *Schema, kind string) []string {
+	var ns []string
+	for _, p := range sc.Kinds[kind] {
+		ns = append(ns, p.Name)
+	}
+	return ns
+}
+
+func optionNames(sc *Schema, kind string) []string {
+	var ns []string
+	for _, p := range allOptions(sc, kind) {
+		if strings.Contains(p.Name, "-netns") {
+			continue
+		}
+		ns = append(ns, p.Name)
+	}
+	return ns
+}
+
+// allKeywords lists every option keyword and alias of every schema (for
+// did-you-mean on misspelled keywords).
+func allKeywords() []string {
+	set := map[string]bool{}
+	for _, s := range schemas {
+		for _, p := range s.Options {
+			set[p.Name] = true
+			for _, a := range p.Aliases {
+				set[a] = true
+			}
+		}
+	}
+	var l []string
+	for k := range set {
+		l = append(l, k)
+	}
+	sort.Strings(l)
+	return l
+}
+
+func usage(sc *Schema) string {
+	if sc.Usage != "" {
+		return sc.Usage
+	}
+	return sc.Verb
+}
+
+func positionalNoun(p *Param) string {
+	switch p.Name {
+	case "dst":
+		return "destination (a prefix or default)"
+	case "name":
+		return "name"
+	}
+	return p.Name + " (a " + p.Type.String() + ")"
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
