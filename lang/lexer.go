@@ -52,19 +52,19 @@ var lexDef = lexer.MustStateful(lexer.Rules{
 type tokKind int
 
 const (
-	tEOF tokKind = iota
-	tNL          // newline
-	tWord        // bare word text
-	tVar         // $name
-	tOp          // punctuation, including ';' '{' '}'
-	tQuote       // opening "
-	tStrEnd      // closing "
-	tStrEsc      // \x
-	tStrText     // literal string text
-	tStrNL       // newline inside a string (unterminated)
-	tInterp      // ${
-	tInterpEnd   // } closing ${
-	tBad         // a character that starts no token
+	tEOF       tokKind = iota
+	tNL                // newline
+	tWord              // bare word text
+	tVar               // $name
+	tOp                // punctuation, including ';' '{' '}'
+	tQuote             // opening "
+	tStrEnd            // closing "
+	tStrEsc            // \x
+	tStrText           // literal string text
+	tStrNL             // newline inside a string (unterminated)
+	tInterp            // ${
+	tInterpEnd         // } closing ${
+	tBad               // a character that starts no token
 	tComment
 )
 
@@ -84,7 +84,7 @@ func init() {
 		"Quote": tQuote, "StrEnd": tStrEnd, "StrEsc": tStrEsc, "StrText": tStrText,
 		"StrNL": tStrNL, "Interp": tInterp, "InterpEnd": tInterpEnd, "Bad": tBad,
 		"Comment": tComment,
-		"Space": -1, "Cont": -1,
+		"Space":   -1, "Cont": -1,
 	}
 	for name, tt := range lexDef.Symbols() {
 		if k, ok := names[name]; ok {

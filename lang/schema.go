@@ -74,9 +74,9 @@ var schemas = []*Schema{
 		Positional: []*Param{{Name: "name", Type: TNetnsName}},
 	},
 	{
-		Verb:  "link",
-		Usage: "link NAME [type KIND ...] [up|down] [mtu N] [address MAC] [master BR | nomaster] [netns NS] [alias TEXT]",
-		Del:   true,
+		Verb:       "link",
+		Usage:      "link NAME [type KIND ...] [up|down] [mtu N] [address MAC] [master BR | nomaster] [netns NS] [alias TEXT]",
+		Del:        true,
 		Positional: []*Param{{Name: "name", Type: TIfName}},
 		Options: []*Param{
 			enumOpt("type", "link type", LinkKinds...),
