@@ -427,7 +427,8 @@ func levenshtein(a, b string) int {
 //
 // A key is an error: "a key cannot be interpolated; use string($k)" — the
 // only way to reveal a key is to ask for it. A list or record holding a key
-// is the same error.
+// is the same error. Inside a quoted string use TextInString, which shows a
+// key as "(key)" as the contract's print example needs.
 func AsText(v Value) (string, error) {
 	if v == nil {
 		return "", fmt.Errorf("no value to interpolate")
@@ -439,6 +440,20 @@ func AsText(v Value) (string, error) {
 		return "", fmt.Errorf("a %s holding a key cannot be interpolated; use string(...) on the key to reveal it deliberately", v.Type())
 	}
 	return v.String(), nil
+}
+
+// TextInString returns the text v contributes to a quoted string's
+// ${...}: the same as AsText, except that a key (also inside a list or
+// record) appears redacted as "(key)" instead of being an error. The
+// contract says keys print as (key) everywhere but string($k), and its own
+// example `print "peer key: ${pubkey($k)}"` must run; it prints
+// "peer key: (key)". A bare word's ${...} (veth-${i}) uses AsText, where a
+// key is surely a mistake.
+func TextInString(v Value) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
 }
 
 func hasKey(v Value) bool {

@@ -10,8 +10,9 @@
 // operator reading a diagnostic; the evaluator adds file:line:col.
 //
 // Secrets: a Key prints as "(key)" through String, every fmt verb, JSON
-// and Repr. AsText refuses to turn a key into a word. The only way to reveal
-// a key's base64 is the builtin string(K), which calls Key.Base64.
+// and Repr. AsText refuses to turn a key into a word; TextInString (for
+// "${...}" inside quoted strings) shows it as "(key)". The only way to
+// reveal a key's base64 is the builtin string(K), which calls Key.Base64.
 package value
 
 import (

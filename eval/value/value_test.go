@@ -508,6 +508,24 @@ func TestAsText(t *testing.T) {
 	}
 }
 
+func TestTextInString(t *testing.T) {
+	for _, tt := range []struct {
+		v    Value
+		want string
+	}{
+		{String("a"), "a"},
+		{Int(3), "3"},
+		{addr("10.0.0.1"), "10.0.0.1"},
+		{testKey, "(key)"},
+		{List{String("a"), testKey}, `["a", (key)]`},
+		{nil, ""},
+	} {
+		if got := TextInString(tt.v); got != tt.want {
+			t.Errorf("TextInString(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
 func TestAsKey(t *testing.T) {
 	b64 := testKey.Base64()
 	for _, v := range []Value{testKey, String(b64), String(b64 + "\n"), String("  " + b64 + "\r\n")} {
