@@ -345,9 +345,26 @@ func nlWrap(op, ns string, err error) error {
 	var oe *netlink.OpError
 	if errors.As(err, &oe) {
 		e.Message = oe.Message
+		e.Err = opError{oe}
 	}
 	return e
 }
+
+// opError shows a *netlink.OpError as its bare cause ("file exists"),
+// since Error adds the operation and the ext-ack text itself; it
+// unwraps to the OpError, so errors.Is(err, unix.EEXIST) and
+// errors.As(err, **netlink.OpError) still work.
+type opError struct{ oe *netlink.OpError }
+
+func (e opError) Error() string {
+	var errno unix.Errno
+	if errors.As(e.oe.Err, &errno) {
+		return errno.Error()
+	}
+	return e.oe.Err.Error()
+}
+
+func (e opError) Unwrap() error { return e.oe }
 
 // nlOpErr is a *Error for a failure found by nets itself (not an errno).
 func nlOpErr(op, ns string, kind error, format string, args ...any) error {
