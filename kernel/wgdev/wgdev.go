@@ -546,10 +546,37 @@ func procStart(pid int) (start uint64, state byte, err error) {
 	return start, f[0][0], nil
 }
 
-// alive reports whether process pid exists and is not a zombie.
+// alive reports whether process pid exists and has a thread that is not
+// a zombie. The main thread of a killed multi-threaded process can be a
+// zombie while other threads are still exiting and still hold its files
+// (the UAPI socket), so every thread is checked.
 func alive(pid int) bool {
 	_, state, err := procStart(pid)
-	return err == nil && state != 'Z' && state != 'X'
+	if err != nil {
+		return false
+	}
+	if state != 'Z' && state != 'X' {
+		return true
+	}
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		// Cannot tell while it is being torn down: gone only once its
+		// stat file is.
+		_, _, err := procStart(pid)
+		return err == nil
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 0 && f[0] != "Z" && f[0] != "X" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readPIDFile reads a pid file ("PID STARTTIME") and reports the pid if
@@ -568,8 +595,8 @@ func readPIDFile(path string) (int, bool) {
 	if err1 != nil || err2 != nil || pid <= 0 {
 		return 0, false
 	}
-	got, state, err := procStart(pid)
-	if err != nil || got != start || state == 'Z' || state == 'X' {
+	got, _, err := procStart(pid)
+	if err != nil || got != start || !alive(pid) {
 		return 0, false
 	}
 	return pid, true
