@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -194,11 +195,8 @@ func TestBridgeVXLANMacvlanTun(t *testing.T) {
 	must(t, k.SetLink(h, "mv0", kernel.LinkChange{Mode: ptr("private")}))
 	has(t, ktest.IP(t, ns, "-d", "link", "show", "mv0"), `macvlan mode private`)
 
-	// Owner and group: a uid that exists in this user namespace.
+	// Owner and group: root, the one uid mapped in every sandbox.
 	uid := 0
-	if os.Getenv("NETS_KTEST_ROOT_HOST") == "" && os.Geteuid() == 0 {
-		uid = 0
-	}
 	must(t, k.AddLink(h, kernel.Link{Name: "tun0", Kind: kernel.KindTun, Up: true, MTU: 1420,
 		Tun: &kernel.Tun{User: uid, Group: uid}}))
 	must(t, k.AddLink(h, kernel.Link{Name: "tap0", Kind: kernel.KindTap, Tun: &kernel.Tun{User: -1, Group: -1}}))
@@ -399,10 +397,15 @@ func TestRulesEverySelectorAndAction(t *testing.T) {
 	k, ns := ktest.New(t)
 	h := kernel.Host
 	spl := uint8(0)
+	// uid ranges must be mapped in this user namespace.
+	uidA, uidB := kernel.UIDRange{Start: 100, End: 200}, kernel.UIDRange{Start: 4000000000, End: 4000000001}
+	if ktest.UserNS() {
+		uidA, uidB = kernel.UIDRange{}, kernel.UIDRange{}
+	}
 	rules := []kernel.Rule{
 		{Family: 4, Priority: 100, Invert: true, Src: pfx("10.0.0.0/8"), Dst: pfx("10.1.0.0/16"), IIF: "lo", OIF: "lo",
 			Mark: 0x10, Mask: 0xff, IPProto: 6, SPort: kernel.PortRange{Start: 1000, End: 2000},
-			DPort: kernel.PortRange{Start: 80, End: 80}, UID: &kernel.UIDRange{Start: 100, End: 200},
+			DPort: kernel.PortRange{Start: 80, End: 80}, UID: &uidA,
 			Action: kernel.ActionLookup, Table: 1000000},
 		{Family: 4, Priority: 5, Mark: 3, Action: kernel.ActionLookup, Table: kernel.TableMain, SuppressPrefixLen: &spl},
 		{Family: 4, Priority: 200, Dst: pfx("192.0.2.0/24"), Action: kernel.ActionBlackhole},
@@ -410,7 +413,7 @@ func TestRulesEverySelectorAndAction(t *testing.T) {
 		{Family: 4, Priority: 202, IPProto: 17, DPort: kernel.PortRange{Start: 53, End: 53}, Action: kernel.ActionProhibit},
 		{Family: 4, Priority: 203, Action: kernel.ActionGoto, Goto: 32766},
 		{Family: 4, Priority: 204, Action: kernel.ActionNop},
-		{Family: 4, Priority: 205, UID: &kernel.UIDRange{Start: 4000000000, End: 4000000001}, Action: kernel.ActionLookup, Table: 4000000000},
+		{Family: 4, Priority: 205, UID: &uidB, Action: kernel.ActionLookup, Table: 4000000000},
 		{Family: 6, Priority: 10, Src: pfx("2001:db8::/32"), Action: kernel.ActionGoto, Goto: 32766},
 		{Family: 6, Priority: 11, Action: kernel.ActionBlackhole},
 		{Family: 6, Priority: 12, Action: kernel.ActionNop},
@@ -425,14 +428,14 @@ func TestRulesEverySelectorAndAction(t *testing.T) {
 		must(t, k.AddRule(h, r))
 	}
 	out := ktest.IP(t, ns, "rule")
-	has(t, out, `(?m)^100:\s+not from 10.0.0.0/8 to 10.1.0.0/16 fwmark 0x10/0xff iif lo oif lo uidrange 100-200 ipproto tcp sport 1000-2000 dport 80 lookup 1000000$`)
+	has(t, out, `(?m)^100:\s+not from 10.0.0.0/8 to 10.1.0.0/16 fwmark 0x10/0xff iif lo oif lo uidrange `+uidS(uidA)+` ipproto tcp sport 1000-2000 dport 80 lookup 1000000$`)
 	has(t, out, `(?m)^5:\s+from all fwmark 0x3 lookup main suppress_prefixlength 0$`)
 	has(t, out, `(?m)^200:\s+from all to 192.0.2.0/24 blackhole$`)
 	has(t, out, `(?m)^201:\s+from 192.0.2.0/24 unreachable$`)
 	has(t, out, `(?m)^202:\s+from all ipproto udp dport 53 prohibit$`)
 	has(t, out, `(?m)^203:\s+from all goto 32766$`)
 	has(t, out, `(?m)^204:\s+from all nop$`)
-	has(t, out, `(?m)^205:\s+from all uidrange 4000000000-4000000001 lookup 4000000000$`)
+	has(t, out, `(?m)^205:\s+from all uidrange `+uidS(uidB)+` lookup 4000000000$`)
 	out = ktest.IP(t, ns, "-6", "rule")
 	has(t, out, `(?m)^10:\s+from 2001:db8::/32 goto 32766$`)
 	has(t, out, `(?m)^11:\s+from all blackhole$`)
@@ -748,3 +751,5 @@ func TestDumpUnderConcurrentChange(t *testing.T) {
 	close(stop)
 	<-done
 }
+
+func uidS(u kernel.UIDRange) string { return fmt.Sprintf("%d-%d", u.Start, u.End) }

@@ -335,3 +335,15 @@ func State(t testing.TB, ns string) Snapshot {
 	}
 	return s
 }
+
+// UserNS reports whether this process runs in a user namespace that
+// maps only part of the uid space (Main's sandbox when not root), where
+// only the mapped uids (root) can appear in uid ranges and tun owners.
+func UserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
