@@ -22,10 +22,6 @@ import (
 // their UAPI sockets (as wireguard-go and wg(8) expect).
 const DefaultWireGuardDir = "/var/run/wireguard"
 
-// PeerNetnsHost is the Veth.PeerNetns value naming the Host namespace
-// when the veth itself lives in a named namespace (the language's `host`).
-const PeerNetnsHost = "host"
-
 // NetlinkOptions configures NewNetlink. The zero value is the normal CLI
 // setup: Host is the namespace the caller runs in.
 type NetlinkOptions struct {

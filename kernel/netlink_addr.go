@@ -142,8 +142,11 @@ func nlAddrOp(verb string, a Addr) string {
 	return s + " dev " + a.Link
 }
 
-// AddAddr adds a (NLM_F_EXCL); with replace it changes an existing
-// address's attributes in place (NLM_F_REPLACE).
+// AddAddr adds a (NLM_F_EXCL); with replace it sends NLM_F_REPLACE,
+// which succeeds on an existing address but, as measured on Linux 6.18,
+// changes only its flags, lifetimes and metric: label, broadcast and
+// scope of an existing address stay as they were (v4 and v6), so
+// changing those takes a delete and an add.
 func (n *Netlink) AddAddr(ns string, a Addr, replace bool) error {
 	op := nlAddrOp("add", a)
 	m, err := n.addrMsg(ns, a)

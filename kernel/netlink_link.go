@@ -253,7 +253,7 @@ func (n *Netlink) Links(ns string) ([]Link, error) {
 							l.Veth.Peer = pl.m.Attributes.Name
 						}
 						if peerNS == Host {
-							l.Veth.PeerNetns = PeerNetnsHost
+							l.Veth.PeerNetns = HostName
 						}
 					}
 				}
@@ -417,8 +417,8 @@ func (n *Netlink) addLinkNetlink(ns string, l Link) error {
 			return nlOpErr(op, ns, nil, "veth needs a peer name")
 		}
 		peer := &rtnetlink.LinkMessage{Attributes: &rtnetlink.LinkAttributes{Name: l.Veth.Peer}}
-		if pns := l.Veth.PeerNetns; pns != "" && pns != ns && !(pns == PeerNetnsHost && ns == Host) {
-			if pns == PeerNetnsHost {
+		if pns := l.Veth.PeerNetns; pns != "" && pns != ns && !(pns == HostName && ns == Host) {
+			if pns == HostName {
 				pns = Host
 			}
 			f, err := n.OpenNS(pns)
@@ -629,7 +629,7 @@ func (n *Netlink) SetLink(ns, name string, ch LinkChange) error {
 	}
 	if ch.Netns != nil {
 		target := *ch.Netns
-		if target == PeerNetnsHost {
+		if target == HostName {
 			target = Host
 		}
 		f, err := n.OpenNS(target)

@@ -97,7 +97,7 @@ func TestVethAcrossNamespacesAndPing(t *testing.T) {
 		t.Errorf("v0 reads back as %+v veth %+v", v0, v0.Veth)
 	}
 	v1 := findLink(t, k, b, "v1")
-	if !reflect.DeepEqual(v1.Veth, &kernel.Veth{Peer: "v0", PeerNetns: kernel.PeerNetnsHost}) || v1.Up {
+	if !reflect.DeepEqual(v1.Veth, &kernel.Veth{Peer: "v0", PeerNetns: kernel.HostName}) || v1.Up {
 		t.Errorf("v1 reads back as %+v veth %+v", v1, v1.Veth)
 	}
 
@@ -139,9 +139,9 @@ func TestVethPeerInHostFromNamedNamespace(t *testing.T) {
 	b := ktest.NewNS(t)
 	must(t, k.AddNamespace(b))
 	must(t, k.AddLink(b, kernel.Link{Name: "in0", Kind: kernel.KindVeth,
-		Veth: &kernel.Veth{Peer: "out0", PeerNetns: kernel.PeerNetnsHost}}))
+		Veth: &kernel.Veth{Peer: "out0", PeerNetns: kernel.HostName}}))
 	has(t, ktest.IP(t, ns, "link", "show", "out0"), `out0@if`)
-	if l := findLink(t, k, b, "in0"); !reflect.DeepEqual(l.Veth, &kernel.Veth{Peer: "out0", PeerNetns: kernel.PeerNetnsHost}) {
+	if l := findLink(t, k, b, "in0"); !reflect.DeepEqual(l.Veth, &kernel.Veth{Peer: "out0", PeerNetns: kernel.HostName}) {
 		t.Errorf("in0 veth %+v", l.Veth)
 	}
 	// Same-namespace pair: no PeerNetns.
