@@ -121,6 +121,10 @@ func (pr *printer) stmts(list []Stmt, end Position) {
 
 // block prints `< ... >` after the text already on the line.
 func (pr *printer) block(b *Block) {
+	if len(b.Stmts) == 0 && !pr.commentBefore(b.EndPos.Offset) {
+		pr.b.WriteString("< >")
+		return
+	}
 	if pr.inline(b) {
 		pr.b.WriteString("< ")
 		pr.stmt(b.Stmts[0])
@@ -149,6 +153,12 @@ func (pr *printer) block(b *Block) {
 	if b.EndPos.Line > 0 {
 		pr.lastLine = b.EndPos.Line
 	}
+}
+
+// commentBefore reports whether a comment not yet printed starts before
+// offset off.
+func (pr *printer) commentBefore(off int) bool {
+	return pr.ci < len(pr.comments) && pr.comments[pr.ci].Pos.Offset < off
 }
 
 func firstOffset(s Stmt) (int, bool) {

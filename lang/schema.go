@@ -375,6 +375,13 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
 				continue
 			}
+			// The unknown keyword's value, if it seems to have one, is
+			// skipped so that it is not reported as well.
+			if i+1 < len(args) {
+				if nkw := Keyword(args[i+1]); nkw == "" || optionFor(sc, d.Kind, nkw) == nil {
+					i++
+				}
+			}
 			if sc.Kinds != nil && d.Kind == "" && kindOption(sc, kw) {
 				errf(a, "", "%s needs `type KIND` first", kw)
 			} else if sc.Kinds != nil && kindOption(sc, kw) {
