@@ -106,6 +106,9 @@ func wgErr(op, ns string, kind, err error) error {
 // fallback when the kernel has no WireGuard).
 func (n *Netlink) startUserspaceWG(ns, name string) error {
 	op := "add link " + name + " type wireguard (userspace)"
+	// Dead sockets of other devices make wgctrl's Devices and `wg show`
+	// fail for every device; clear them while at it (best effort).
+	_, _ = wgdev.RemoveStale(n.wgOpts())
 	err := n.withNSPath(ns, func(p string) error { return wgdev.Start(p, name, n.wgOpts()) })
 	if err != nil {
 		return wgErr(op, ns, nil, err)
@@ -187,6 +190,18 @@ func (n *Netlink) checkUserspaceDevice(ns, name string) error {
 	})
 }
 
+// staleToNotFound turns "connection refused" on the device's UAPI socket
+// (its helper or wireguard-go was killed) into not-found, removing the
+// dead socket so that wgctrl and wg(8) work again.
+func (n *Netlink) staleToNotFound(name string, err error) error {
+	if err == nil || !errors.Is(err, unix.ECONNREFUSED) {
+		return err
+	}
+	_, _ = wgdev.RemoveStale(n.wgOpts())
+	return fmt.Errorf("userspace WireGuard device %s is dead (its UAPI socket refused the connection; removed): %w",
+		name, fs.ErrNotExist)
+}
+
 // nonDefaultDir refuses to work through wgctrl on userspace devices whose
 // sockets are not where wgctrl looks.
 func (n *Netlink) nonDefaultDir(op, ns string) error {
@@ -209,6 +224,7 @@ func (n *Netlink) WireGuard(ns, name string) (WGDevice, error) {
 	}
 	defer c.Close()
 	d, err := c.Device(name)
+	err = n.staleToNotFound(name, err)
 	if err == nil && d.Type == wgtypes.Userspace {
 		err = n.checkUserspaceDevice(ns, name)
 	}
@@ -237,6 +253,7 @@ func (n *Netlink) ConfigureWireGuard(ns, name string, cfg WGConfig) error {
 	}
 	defer c.Close()
 	d, err := c.Device(name)
+	err = n.staleToNotFound(name, err)
 	if err == nil && d.Type == wgtypes.Userspace {
 		err = n.checkUserspaceDevice(ns, name)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/nets-lang/nets/kernel"
@@ -263,5 +264,47 @@ func TestWireGuardTunnel(t *testing.T) {
 
 	must(t, k.DelLink(kernel.Host, "wgta"))
 	must(t, k.DelNamespace(b)) // stops wgtb's helper
+	noHelpers(t)
+}
+
+// TestWireGuardKilledHelper: a helper killed with SIGKILL leaves a dead
+// socket (which makes wgctrl's Devices fail for every device); reading
+// the device says not found and removes the socket, and the name can be
+// used anew.
+func TestWireGuardKilledHelper(t *testing.T) {
+	k, _ := ktest.New(t)
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk1", Kind: kernel.KindWireGuard}))
+	h, err := wgdev.Lookup("wgk0", wgdev.Options{})
+	must(t, err)
+	if h.PID <= 0 {
+		t.Fatalf("bad helper pid %d", h.PID)
+	}
+	must(t, unix.Kill(h.PID, unix.SIGKILL))
+	// Lookup finds a helper only while its process runs.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := wgdev.Lookup("wgk0", wgdev.Options{}); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("helper survives SIGKILL")
+		}
+	}
+	if _, err := os.Lstat(h.Socket); err != nil {
+		t.Fatalf("SIGKILL left no socket, the stale case is not tested: %v", err)
+	}
+	_, err = k.WireGuard(kernel.Host, "wgk0")
+	kernelErr(t, err, kernel.ErrNotFound, 0)
+	if _, err := os.Lstat(h.Socket); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dead socket not removed: %v", err)
+	}
+	out, err := run(t, k, kernel.Host, "wg", "show")
+	if err != nil {
+		t.Errorf("wg show after cleanup: %v\n%s", err, out)
+	}
+	has(t, out, `interface: wgk1`)
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard}))
+	must(t, k.DelLink(kernel.Host, "wgk0"))
+	must(t, k.DelLink(kernel.Host, "wgk1"))
 	noHelpers(t)
 }

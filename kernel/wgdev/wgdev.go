@@ -349,6 +349,7 @@ func Start(nsPath, name string, opts Options) error {
 		// running binary even if its file was replaced or deleted since.
 		Path:        "/proc/self/exe",
 		Args:        []string{helperArg0, name},
+		Dir:         "/", // pin no directory the caller may want to unmount
 		Env:         helperEnv(name, opts.sockDir()),
 		Stdin:       devnull,
 		Stdout:      logf,

@@ -372,3 +372,48 @@ func TestStopNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLogHasNoKeys: the helper logs malformed UAPI requests, but never a
+// key, whatever a client sends.
+func TestLogHasNoKeys(t *testing.T) {
+	ns, _ := newNS(t)
+	opts := tmpOpts(t)
+	if err := wgdev.Start(ns, "wgt9", opts); err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := wgtypes.GeneratePrivateKey()
+	hexKey := fmt.Sprintf("%x", priv[:])
+	for _, req := range []string{
+		"private_key=" + hexKey + "\n",            // not an operation: logged, redacted
+		"set=1\nprivate_key=" + hexKey + "\n\n",   // valid: sets the key
+		"set=1\nbogus=" + priv.String() + "\n\n",  // invalid key word: logged, redacted
+		"set=1\nprivate_key=" + hexKey + "zz\n\n", // malformed key
+	} {
+		c, err := net.Dial("unix", opts.SocketPath("wgt9"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte(req))
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 64)
+		_, _ = c.Read(buf)
+		c.Close()
+	}
+	if err := wgdev.Stop("wgt9", opts); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(opts.LogPath("wgt9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if !strings.Contains(log, "(key)") {
+		t.Errorf("log shows no redaction, so the test did not exercise it:\n%s", log)
+	}
+	if strings.Contains(log, hexKey) || strings.Contains(log, priv.String()) || strings.Contains(log, hexKey[:40]) {
+		t.Error("a key reached the helper log")
+	}
+	if st, err := os.Stat(opts.LogPath("wgt9")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("log mode %v (%v); want 0600", st.Mode(), err)
+	}
+}
