@@ -60,7 +60,7 @@ type Options struct {
 	// LogDir holds the helper's log wg-NAME.log ("" = DefaultLogDir). If
 	// it cannot be created the helper logs nowhere.
 	LogDir string
-	// Timeout bounds Start and Stop ("0" = DefaultTimeout).
+	// Timeout bounds Start and Stop (0 = DefaultTimeout).
 	Timeout time.Duration
 }
 
