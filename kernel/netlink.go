@@ -222,8 +222,13 @@ func (n *Netlink) conn(ns string) (*nsConn, error) {
 // is refused and f is the caller's own namespace (an unprivileged
 // read-only run), the socket cannot have landed anywhere else that
 // matters, so that one case is accepted unverified.
+//
+// When f is the namespace the dialing thread is already in (the CLI's
+// Host), the socket is opened without switching namespaces, because
+// setns(2), even into one's own namespace, needs CAP_SYS_ADMIN and an
+// unprivileged `nets show` must still be able to read.
 func dialIn(ns string, f *os.File, id netns.ID) (*nsConn, error) {
-	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: int(f.Fd()), Strict: true})
+	c, err := dialSameOrIn(f, id)
 	runtime.KeepAlive(f) // f must stay open until the socket exists
 	if err != nil {
 		return nil, nlWrap("open rtnetlink socket", ns, err)
@@ -251,6 +256,39 @@ func dialIn(ns string, f *os.File, id netns.ID) (*nsConn, error) {
 		return nil, nlWrap("verify rtnetlink socket namespace", ns, err)
 	}
 	return &nsConn{name: ns, file: f, id: id, c: c}, nil
+}
+
+// dialSameOrIn opens an rtnetlink socket in namespace f (identity id):
+// on a locked thread, directly when that thread is in f already, else
+// through netlink.Config.NetNS.
+func dialSameOrIn(f *os.File, id netns.ID) (*netlink.Conn, error) {
+	type result struct {
+		c    *netlink.Conn
+		err  error
+		same bool
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cur, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		cid, err := netns.IDOf(cur)
+		cur.Close()
+		if err != nil || cid != id {
+			ch <- result{}
+			return
+		}
+		c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{Strict: true})
+		ch <- result{c: c, err: err, same: true}
+	}()
+	if r := <-ch; r.same || r.err != nil {
+		return r.c, r.err
+	}
+	return netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: int(f.Fd()), Strict: true})
 }
 
 // socketNS returns the identity of the namespace c's socket lives in.

@@ -753,3 +753,49 @@ func TestDumpUnderConcurrentChange(t *testing.T) {
 }
 
 func uidS(u kernel.UIDRange) string { return fmt.Sprintf("%d-%d", u.Start, u.End) }
+
+// TestNoCapabilityIsErrPerm runs a probe without any capability (setpriv
+// drops them all) inside the sandbox: changes fail with ErrPerm, reading
+// the namespace it runs in still works.
+func TestNoCapabilityIsErrPerm(t *testing.T) {
+	if ns := os.Getenv("NETS_KTEST_NOCAP_PROBE"); ns != "" {
+		noCapProbe(t, ns)
+		return
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("no setpriv")
+	}
+	_, ns := ktest.New(t)
+	exe, err := os.Executable()
+	must(t, err)
+	cmd := exec.Command("setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--",
+		exe, "-test.run=^TestNoCapabilityIsErrPerm$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "NETS_KTEST_NOCAP_PROBE="+ns)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "probe ok") {
+		t.Fatalf("probe without capabilities: %v\n%s", err, out)
+	}
+}
+
+func noCapProbe(t *testing.T, ns string) {
+	f, err := os.Open(filepath.Join("/run/netns", ns))
+	must(t, err)
+	defer f.Close()
+	// Another namespace: entering it needs CAP_SYS_ADMIN.
+	_, err = kernel.NewNetlink(kernel.NetlinkOptions{Host: f})
+	kernelErr(t, err, kernel.ErrPerm, unix.EPERM)
+	// Its own namespace: reading works, changing is ErrPerm.
+	k, err := kernel.NewNetlink(kernel.NetlinkOptions{})
+	must(t, err)
+	defer k.Close()
+	links, err := k.Links(kernel.Host)
+	must(t, err)
+	if len(links) == 0 {
+		t.Fatal("no links read")
+	}
+	err = k.AddLink(kernel.Host, kernel.Link{Name: "nocap0", Kind: kernel.KindBridge})
+	kernelErr(t, err, kernel.ErrPerm, unix.EPERM)
+	if !t.Failed() {
+		t.Logf("probe ok: %v", err)
+	}
+}
