@@ -29,6 +29,9 @@ import (
 type Want struct {
 	NS     string `json:"ns,omitempty"`
 	Absent bool   `json:"absent,omitempty"`
+	// Exact states every attribute of Addr, even zero ones (scope
+	// global, no label, no broadcast). Inverses set it; recipes need not.
+	Exact bool `json:"exact,omitempty"`
 
 	Netns     *NetnsWant `json:"netns,omitempty"`
 	Link      *LinkWant  `json:"link,omitempty"`
