@@ -101,8 +101,10 @@ func checkGone(t *testing.T, nsPath, name string, pid int, opts wgdev.Options) {
 	if linkIn(t, nsPath, name) {
 		t.Errorf("link %s still exists", name)
 	}
-	if !wgdev.WaitFor(func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); return err != nil }, 2*time.Second) {
-		t.Errorf("helper pid %d still exists", pid)
+	// Gone or a zombie: an orphaned helper is reparented to the sandbox's
+	// PID 1 (the test binary), which does not reap it.
+	if !wgdev.WaitFor(func() bool { return !wgdev.Alive(pid) }, 2*time.Second) {
+		t.Errorf("helper pid %d still runs", pid)
 	}
 }
 
@@ -416,4 +418,38 @@ func TestLogHasNoKeys(t *testing.T) {
 	if st, err := os.Stat(opts.LogPath("wgt9")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("log mode %v (%v); want 0600", st.Mode(), err)
 	}
+}
+
+// TestOutlivesStarter: a device started by a program that then exits
+// keeps running, and a later process (this one) configures and stops it.
+func TestOutlivesStarter(t *testing.T) {
+	ns, _ := newNS(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envStarter+"="+ns+" wgt10")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("starter: %v\n%s", err, out)
+	}
+	h, err := wgdev.Lookup("wgt10", wgdev.Options{})
+	if err != nil {
+		t.Fatalf("helper gone with its starter: %v", err)
+	}
+	if in, err := h.In(ns); err != nil || !in {
+		t.Errorf("helper In(ns) = %v, %v", in, err)
+	}
+	c, err := wgctrl.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	port := 40000
+	if err := c.ConfigureDevice("wgt10", wgtypes.Config{ListenPort: &port}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.Device("wgt10"); err != nil || d.ListenPort != port {
+		t.Errorf("device after configure: %v, %v", d, err)
+	}
+	if err := wgdev.Stop("wgt10", wgdev.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	checkGone(t, ns, "wgt10", h.PID, wgdev.Options{})
 }
