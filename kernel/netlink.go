@@ -508,8 +508,23 @@ func (n *Netlink) AddNamespace(name string) error {
 }
 
 // DelNamespace deletes the named namespace name as `ip netns del` does.
-// Userspace WireGuard devices inside it are stopped first.
+// Userspace WireGuard devices inside it are stopped first, and veths
+// whose other end lives in another namespace are deleted first: the
+// kernel destroys a namespace (and with it those veth pairs)
+// asynchronously, after its last reference is gone, so without this the
+// far ends would outlive the call for a moment.
 func (n *Netlink) DelNamespace(name string) error {
+	if links, err := n.Links(name); err == nil {
+		for _, l := range links {
+			if l.Kind == KindVeth && l.Veth != nil && l.Veth.PeerNetns != "" {
+				if err := n.DelLink(name, l.Name); err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+			}
+		}
+	} else if !errors.Is(err, ErrNoNetns) {
+		return err
+	}
 	if userspaceWGStopAll != nil {
 		if err := userspaceWGStopAll(n, name); err != nil {
 			return nlWrap("del netns "+name, name, err)

@@ -171,7 +171,10 @@ func (n *Netlink) DelAddr(ns string, a Addr) error {
 	return n.request(op, ns, unix.RTM_DELADDR, 0, nlMarshal(m))
 }
 
-// Neighs lists the IPv4 and IPv6 neighbour entries of ns.
+// Neighs lists the IPv4 and IPv6 neighbour entries of ns that have a
+// link-layer address. Entries for multicast addresses (which the kernel
+// makes itself, e.g. ff02::16 nud noarp for MLD, and which cannot be
+// configured) and unresolved ones (incomplete, failed) are left out.
 func (n *Netlink) Neighs(ns string) ([]Neigh, error) {
 	names, err := n.linkNames(ns)
 	if err != nil {
@@ -194,9 +197,13 @@ func (n *Netlink) Neighs(ns string) ([]Neigh, error) {
 			if nm.Family != fam || nm.Attributes == nil {
 				continue
 			}
+			ip := nlAddr(nm.Attributes.Address, uint8(fam))
+			if ip.IsMulticast() || nm.State&(unix.NUD_INCOMPLETE|unix.NUD_FAILED) != 0 || nm.State == unix.NUD_NONE {
+				continue
+			}
 			out = append(out, Neigh{
 				Link:   names[nm.Index],
-				IP:     nlAddr(nm.Attributes.Address, uint8(fam)),
+				IP:     ip,
 				LLAddr: nm.Attributes.LLAddress,
 				State:  NeighState(nm.State),
 			})
