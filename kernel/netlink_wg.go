@@ -305,6 +305,11 @@ func wgDeviceFrom(d *wgtypes.Device) WGDevice {
 		Userspace:    d.Type == wgtypes.Userspace,
 		Peers:        []WGPeer{},
 	}
+	if out.PrivateKey.IsZero() {
+		// No private key, no public key (wgctrl derives one from the
+		// zero key for userspace devices).
+		out.PublicKey = Key{}
+	}
 	for _, p := range d.Peers {
 		wp := WGPeer{
 			PublicKey:           Key(p.PublicKey),

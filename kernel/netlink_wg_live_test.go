@@ -120,6 +120,27 @@ func TestWireGuardUserspaceLink(t *testing.T) {
 		t.Errorf("after removing the peer: %d peers, key kept %v", len(d.Peers), d.PrivateKey == priv)
 	}
 
+	// Zero keys clear: undo can restore "no private key" and "no
+	// preshared key" exactly.
+	var zero kernel.Key
+	must(t, k.ConfigureWireGuard(kernel.Host, "wgu0", kernel.WGConfig{PrivateKey: &zero,
+		Peers: []kernel.WGPeerConfig{{PublicKey: other, PresharedKey: &psk}}}))
+	d, _ = k.WireGuard(kernel.Host, "wgu0")
+	if !d.PrivateKey.IsZero() || !d.PublicKey.IsZero() || len(d.Peers) != 1 || d.Peers[0].PresharedKey != psk {
+		t.Errorf("after clearing the private key: key zero %v, %d peers", d.PrivateKey.IsZero(), len(d.Peers))
+	}
+	must(t, k.ConfigureWireGuard(kernel.Host, "wgu0", kernel.WGConfig{
+		Peers: []kernel.WGPeerConfig{{PublicKey: other, UpdateOnly: true, PresharedKey: &zero}}}))
+	d, _ = k.WireGuard(kernel.Host, "wgu0")
+	if len(d.Peers) != 1 || !d.Peers[0].PresharedKey.IsZero() {
+		t.Errorf("preshared key not cleared")
+	}
+	must(t, k.ConfigureWireGuard(kernel.Host, "wgu0", kernel.WGConfig{PrivateKey: &priv, ReplacePeers: true}))
+	d, _ = k.WireGuard(kernel.Host, "wgu0")
+	if d.PrivateKey != priv || len(d.Peers) != 0 {
+		t.Errorf("ReplacePeers with no peers left %d peers", len(d.Peers))
+	}
+
 	// Another namespace has no wgu0: the namespace-blind UAPI socket
 	// must not make it look as if it had.
 	b := ktest.NewNS(t)

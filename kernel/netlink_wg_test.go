@@ -120,8 +120,9 @@ func TestWGDeviceFrom(t *testing.T) {
 	if got.Peers[0].Endpoint.Addr().Is4In6() {
 		t.Error("IPv4 endpoint kept in 4-in-6 form")
 	}
-	empty := wgDeviceFrom(&wgtypes.Device{Name: "wg1", Type: wgtypes.LinuxKernel})
-	if empty.Userspace || empty.Peers == nil || len(empty.Peers) != 0 {
+	var zero wgtypes.Key
+	empty := wgDeviceFrom(&wgtypes.Device{Name: "wg1", Type: wgtypes.LinuxKernel, PublicKey: zero.PublicKey()})
+	if empty.Userspace || empty.Peers == nil || len(empty.Peers) != 0 || !empty.PublicKey.IsZero() {
 		t.Errorf("empty device: %+v", empty)
 	}
 }
