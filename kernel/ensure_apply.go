@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -251,8 +252,40 @@ func (e *Ensurer) prepNetns(s *Step, w Want) error {
 	}
 	s.change('-', Host, "netns "+name)
 	s.Inverse = []Want{{NetnsState: st}}
+	var peers [][2]string // veth ends elsewhere that go with the namespace
+	for _, l := range st.Links {
+		if l.Peer != nil && l.PeerNS != name {
+			peers = append(peers, [2]string{l.PeerNS, l.Peer.Link.Name})
+		}
+	}
 	s.ops = append(s.ops, op{ns: name, volatile: append(touched, name),
-		do: func(k Kernel) error { return k.DelNamespace(name) }})
+		do: func(k Kernel) error {
+			if err := k.DelNamespace(name); err != nil {
+				return err
+			}
+			return waitGone(k, peers)
+		}})
+	return nil
+}
+
+// waitGone waits until the links (namespace, name) are gone: the kernel
+// tears a deleted namespace down asynchronously, and the far ends of its
+// veths vanish a moment after DelNamespace returns. Waiting makes the
+// deletion's effects visible before the next step (and its undo).
+func waitGone(k Kernel, links [][2]string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for _, nl := range links {
+		for {
+			ls, err := k.Links(nl[0])
+			if err != nil || !slices.ContainsFunc(ls, func(l Link) bool { return l.Name == nl[1] && l.Kind == KindVeth }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("netns deletion: link %s in %s still exists after 5s", nl[1], nsWord(nl[0]))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	return nil
 }
 
@@ -304,6 +337,12 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 	return st, touched, nil
 }
 
+// userNeigh reports whether a neighbour entry is configuration (permanent
+// or noarp, not the kernel's own multicast entries).
+func userNeigh(x Neigh) bool {
+	return x.State&(NeighPermanent|NeighNoARP) != 0 && !x.IP.IsMulticast()
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -336,7 +375,7 @@ func (e *Ensurer) captureLink(ns, name string, withPeer bool) (*LinkState, error
 		}
 	}
 	for _, x := range n.sortedNeighs() {
-		if x.Link == name && x.State&(NeighPermanent|NeighNoARP) != 0 {
+		if x.Link == name && userNeigh(x) {
 			st.Neighs = append(st.Neighs, x)
 		}
 	}
@@ -740,7 +779,7 @@ func (e *Ensurer) restoreLink(s *Step, ns string, st LinkState, withPeer bool) e
 		keepN[neighKey{x.Link, x.IP}] = true
 	}
 	for _, x := range n.sortedNeighs() {
-		if x.Link == l.Name && x.State&(NeighPermanent|NeighNoARP) != 0 && !keepN[neighKey{x.Link, x.IP}] {
+		if x.Link == l.Name && userNeigh(x) && !keepN[neighKey{x.Link, x.IP}] {
 			if err := e.sub(s, Want{NS: ns, Absent: true, Neigh: &x}); err != nil {
 				return err
 			}
@@ -845,24 +884,7 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 			return nil
 		}
 		s.change('-', ns, FormatAddr(cur.Addr))
-		// The kernel deletes a primary's secondaries with it, and the
-		// main-table routes that prefer the address as source.
-		inv := []Want{{NS: ns, Addr: ptr(cur.Addr), Exact: true}}
-		if !cur.secondary && a.Prefix.Addr().Is4() {
-			for _, o := range n.sortedAddrs() {
-				if ma := n.addrs[keyOfAddr(o)]; ma.secondary && o.Link == a.Link && n.primaryFor(o) == cur.Prefix.Addr() {
-					inv = append(inv, Want{NS: ns, Addr: ptr(o), Exact: true})
-				}
-			}
-		}
-		if a.Prefix.Addr().Is4() {
-			for _, r := range n.sortedRoutes() {
-				if r.Table == TableMain && r.Src == a.Prefix.Addr() && r.Protocol != 2 {
-					inv = append(inv, Want{NS: ns, Route: &RouteWant{Route: r, Set: routeAll}})
-				}
-			}
-		}
-		s.Inverse = inv
+		s.Inverse = addrDelInverse(n, ns, cur)
 		old := cur.Addr
 		s.ops = append(s.ops, op{ns: ns, volatile: []string{ns}, do: func(k Kernel) error { return k.DelAddr(ns, old) }})
 		return nil
@@ -889,10 +911,43 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	if next == cur.Addr {
 		return nil
 	}
+	// The kernel's replace keeps an address's scope, label and broadcast
+	// (it only updates flags and lifetimes), so a change means deleting
+	// and adding it again, with the deletion's side effects to undo.
 	s.change('~', ns, FormatAddr(cur.Addr)+" -> "+strings.TrimPrefix(FormatAddr(next), "addr "))
-	s.Inverse = []Want{{NS: ns, Addr: ptr(cur.Addr), Exact: true}}
-	s.ops = append(s.ops, op{ns: ns, volatile: []string{ns}, do: func(k Kernel) error { return k.AddAddr(ns, next, true) }})
+	s.Inverse = addrDelInverse(n, ns, cur)
+	old := cur.Addr
+	s.ops = append(s.ops, op{ns: ns, volatile: []string{ns}, do: func(k Kernel) error {
+		if err := k.DelAddr(ns, old); err != nil {
+			return err
+		}
+		return k.AddAddr(ns, next, false)
+	}})
 	return nil
+}
+
+// addrDelInverse is what undoes deleting cur: the address itself, the
+// secondaries the kernel deletes with a primary, and the main-table
+// routes that preferred it as source.
+func addrDelInverse(n *mns, ns string, cur *maddr) []Want {
+	inv := []Want{{NS: ns, Addr: ptr(cur.Addr), Exact: true}}
+	ip := cur.Prefix.Addr()
+	if !ip.Is4() {
+		return inv
+	}
+	if !cur.secondary {
+		for _, o := range n.sortedAddrs() {
+			if ma := n.addrs[keyOfAddr(o)]; ma.secondary && o.Link == cur.Link && n.primaryFor(o) == ip {
+				inv = append(inv, Want{NS: ns, Addr: ptr(o), Exact: true})
+			}
+		}
+	}
+	for _, r := range n.sortedRoutes() {
+		if r.Table == TableMain && r.Src == ip && r.Protocol != 2 {
+			inv = append(inv, Want{NS: ns, Route: &RouteWant{Route: r, Set: routeAll}})
+		}
+	}
+	return inv
 }
 
 func ptr[T any](v T) *T { return &v }

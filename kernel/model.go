@@ -693,7 +693,8 @@ func (m *Model) AddAddr(ns string, a Addr, replace bool) error {
 			}
 			return kerr(op, ns, syscall.EEXIST, "")
 		}
-		old.Broadcast, old.Label, old.Scope = a.Broadcast, a.Label, a.Scope
+		// Like the kernel, replace keeps scope, label and broadcast (it
+		// only updates flags and lifetimes, which the model has not).
 		return nil
 	}
 	m.addAddrLocked(n, a, false)

@@ -150,8 +150,9 @@ func (m *Model) Dump(ns string) string {
 // sorted recipe-syntax lines, normalized so that two kernels (or one
 // kernel before and after a change and its undo) can be compared as
 // text: every link with all its attributes (hardware address included,
-// index excluded), addresses, routes of every table, rules in order,
-// permanent and noarp neighbours, and WireGuard configurations (keys as
+// except a bridge's, which the kernel derives from its ports; index
+// excluded), addresses, routes of every table, rules in order,
+// permanent and noarp neighbours (not the kernel's multicast ones), and WireGuard configurations (keys as
 // public-key or fingerprint, never revealed).
 //
 // What the kernel does on its own timetable is left out, so comparisons
@@ -172,7 +173,8 @@ func DumpState(k Kernel, ns string) (string, error) {
 			s += " down"
 		}
 		s += fmt.Sprintf(" mtu=%d", l.MTU)
-		if l.Address != nil {
+		if l.Address != nil && l.Kind != KindBridge {
+			// (a bridge's address follows its ports unless set)
 			s += " address " + l.Address.String()
 		}
 		lines = append(lines, "1 "+s)
@@ -213,7 +215,7 @@ func DumpState(k Kernel, ns string) (string, error) {
 		return "", err
 	}
 	for _, x := range neighs {
-		if x.State&(NeighPermanent|NeighNoARP) == 0 {
+		if !userNeigh(x) {
 			continue
 		}
 		lines = append(lines, "5 "+FormatNeigh(x))
