@@ -213,9 +213,10 @@ func (n *Netlink) nonDefaultDir(op, ns string) error {
 			wgdev.DefaultSocketDir, n.WireGuardDir())}
 }
 
-// WireGuard reads the WireGuard device name in ns. Peers are sorted by
-// public key; allowed IPs are in the device's order. It fails with
-// ErrNotFound when ns has no such device.
+// WireGuard reads the WireGuard device name in ns, in canonical order
+// (see normalizeWG). It fails with ErrNotFound when ns has no such
+// device. A device configured with listen port 0 reports the port it
+// actually bound once up.
 func (n *Netlink) WireGuard(ns, name string) (WGDevice, error) {
 	op := "wireguard " + name
 	c, err := newWGClient(n, ns)
@@ -333,10 +334,26 @@ func wgDeviceFrom(d *wgtypes.Device) WGDevice {
 		}
 		out.Peers = append(out.Peers, wp)
 	}
-	slices.SortFunc(out.Peers, func(a, b WGPeer) int {
+	normalizeWG(&out)
+	return out
+}
+
+// normalizeWG puts a device's lists in nets' canonical order: peers by
+// public key (bytes), each peer's allowed IPs by address, then prefix
+// length. Devices report them in no stable order (wireguard-go walks a
+// Go map), so every Kernel implementation returns them this way.
+func normalizeWG(d *WGDevice) {
+	slices.SortFunc(d.Peers, func(a, b WGPeer) int {
 		return slices.Compare(a.PublicKey[:], b.PublicKey[:])
 	})
-	return out
+	for i := range d.Peers {
+		slices.SortFunc(d.Peers[i].AllowedIPs, func(a, b netip.Prefix) int {
+			if c := a.Addr().Compare(b.Addr()); c != 0 {
+				return c
+			}
+			return a.Bits() - b.Bits()
+		})
+	}
 }
 
 func prefixFrom(ipn net.IPNet) (netip.Prefix, bool) {

@@ -98,7 +98,7 @@ func TestWGDeviceFrom(t *testing.T) {
 				Endpoint:                    &net.UDPAddr{IP: net.ParseIP("192.0.2.2"), Port: 51820}, // 16-byte v4
 				PersistentKeepaliveInterval: 25 * time.Second, LastHandshakeTime: hs,
 				ReceiveBytes: 10, TransmitBytes: 20,
-				AllowedIPs: []net.IPNet{ipnet("10.200.0.2/32"), {IP: net.ParseIP("10.0.0.0"), Mask: net.CIDRMask(104, 128)}},
+				AllowedIPs: []net.IPNet{ipnet("10.200.0.2/32"), {IP: net.ParseIP("10.0.0.0"), Mask: net.CIDRMask(104, 128)}, ipnet("10.0.0.0/16")},
 			},
 		},
 	}
@@ -108,7 +108,8 @@ func TestWGDeviceFrom(t *testing.T) {
 		FirewallMark: 51820, Userspace: true,
 		Peers: []WGPeer{
 			{PublicKey: Key(p1), PresharedKey: Key(psk), Endpoint: netip.MustParseAddrPort("192.0.2.2:51820"),
-				AllowedIPs:          []netip.Prefix{netip.MustParsePrefix("10.200.0.2/32"), netip.MustParsePrefix("10.0.0.0/8")},
+				AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/16"),
+					netip.MustParsePrefix("10.200.0.2/32")},
 				PersistentKeepalive: 25 * time.Second, LastHandshake: hs, RxBytes: 10, TxBytes: 20},
 			{PublicKey: Key(p2), Endpoint: netip.MustParseAddrPort("[2001:db8::1]:51821"),
 				AllowedIPs: []netip.Prefix{netip.MustParsePrefix("fd00::/64")}},
