@@ -1,0 +1,380 @@
+package txn
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nets-lang/nets/kernel"
+	"golang.org/x/sys/unix"
+)
+
+// journalVersion is the value of the header's "nets_journal" field.
+const journalVersion = 1
+
+// line is one JSON line of the journal: the header, a step record or the
+// hold record (exactly one group of fields is set).
+type line struct {
+	// Header.
+	Journal int       `json:"nets_journal,omitempty"`
+	ID      string    `json:"id,omitempty"`
+	PID     int       `json:"pid,omitempty"`
+	Recipe  string    `json:"recipe,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	Version string    `json:"version,omitempty"`
+
+	// Step record.
+	Seq     *int          `json:"seq,omitempty"`
+	Inverse []kernel.Want `json:"inverse,omitempty"`
+
+	// Hold record.
+	Hold *holdRecord `json:"hold,omitempty"`
+}
+
+type holdRecord struct {
+	Deadline time.Time `json:"deadline"`
+	PID      int       `json:"pid"`
+}
+
+// record is a journaled step: its sequence number and the Wants that undo
+// it, in the order they are to be applied.
+type record struct {
+	seq     int
+	inverse []kernel.Want
+}
+
+// JournalInfo describes a journal left on disk (see Pending).
+type JournalInfo struct {
+	Path    string    // the journal file
+	ID      string    // random id of the run that wrote it
+	PID     int       // pid of the process that wrote it
+	Recipe  string    // the recipe it ran ("" when not recorded)
+	Version string    // nets version that wrote it
+	Started time.Time // when the run started
+	Steps   int       // complete step records (changes to undo)
+	// Torn is true when the last line was cut short: the writer died in
+	// the middle of an append (that step was never applied).
+	Torn bool
+	// Held is true when the run finished and awaits confirmation
+	// (Tx.Hold); Deadline is when it is to be reverted.
+	Held     bool
+	Deadline time.Time
+	// Running is true when a live process holds the lock (a run, recover
+	// or confirm in progress) at the time Pending looked.
+	Running bool
+}
+
+func (j *JournalInfo) describe() string {
+	recipe := j.Recipe
+	if recipe == "" {
+		recipe = "(none)"
+	}
+	started := "unknown"
+	if !j.Started.IsZero() {
+		started = j.Started.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s, recipe %s, pid %d, started %s", j.Path, recipe, j.PID, started)
+}
+
+// String describes the journal in one line, as error messages do.
+func (j *JournalInfo) String() string {
+	if j.Held {
+		return fmt.Sprintf("held journal (%s), awaiting confirmation until %s",
+			j.describe(), j.Deadline.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("journal (%s), %d steps", j.describe(), j.Steps)
+}
+
+// JournalError is returned when a journal left by another run stands in
+// the way: errors.Is(err, ErrUnrecovered) for an interrupted run,
+// errors.Is(err, ErrAwaitingConfirm) for a run awaiting confirmation.
+type JournalError struct {
+	Info JournalInfo
+}
+
+func (e *JournalError) Error() string {
+	if e.Info.Held {
+		return fmt.Sprintf("a run is awaiting confirmation until %s (%s); run `nets confirm` to keep its changes or `nets recover` to revert them first",
+			e.Info.Deadline.UTC().Format(time.RFC3339), e.Info.describe())
+	}
+	return fmt.Sprintf("an interrupted run left a journal (%s); run `nets recover` first", e.Info.describe())
+}
+
+// Is makes errors.Is match ErrUnrecovered or ErrAwaitingConfirm.
+func (e *JournalError) Is(target error) bool {
+	return (target == ErrUnrecovered && !e.Info.Held) || (target == ErrAwaitingConfirm && e.Info.Held)
+}
+
+// readJournal reads the journal at path. It returns (nil, nil, nil) when
+// there is none. A torn last line (no newline) is ignored; a complete
+// line that does not parse is ErrCorrupt. A file without a complete
+// header holds no steps.
+func readJournal(path string) (*JournalInfo, []record, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the journal: %w", err)
+	}
+	info := &JournalInfo{Path: path}
+	var recs []record
+	lineNo := 0
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 { // torn: the writer died mid-append
+			info.Torn = true
+			break
+		}
+		b := data[:nl]
+		data = data[nl+1:]
+		lineNo++
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		var l line
+		if err := json.Unmarshal(b, &l); err != nil {
+			return info, nil, fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, path, lineNo, err)
+		}
+		switch {
+		case l.Journal != 0:
+			if lineNo != 1 {
+				return info, nil, fmt.Errorf("%w: %s line %d: a second header", ErrCorrupt, path, lineNo)
+			}
+			if l.Journal != journalVersion {
+				return info, nil, fmt.Errorf("%w: %s: journal format %d, this nets reads %d", ErrCorrupt, path, l.Journal, journalVersion)
+			}
+			info.ID, info.PID, info.Recipe, info.Started, info.Version = l.ID, l.PID, l.Recipe, l.Started, l.Version
+		case lineNo == 1:
+			return info, nil, fmt.Errorf("%w: %s: no header", ErrCorrupt, path)
+		case l.Seq != nil:
+			recs = append(recs, record{seq: *l.Seq, inverse: l.Inverse})
+		case l.Hold != nil:
+			info.Held, info.Deadline = true, l.Hold.Deadline
+		default:
+			return info, nil, fmt.Errorf("%w: %s line %d: unknown record", ErrCorrupt, path, lineNo)
+		}
+	}
+	info.Steps = len(recs)
+	return info, recs, nil
+}
+
+// journal is the open journal of a running Tx.
+type journal struct {
+	dir, path string
+	header    line
+	f         *os.File // nil until the first append
+	size      int64    // bytes known to be durable
+	broken    error    // set when an append failed and could not be undone
+}
+
+func newRunID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 16)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// appendRecords writes the records as JSON lines with one write and one
+// fsync, creating the journal (header first) on first use. When it fails
+// nothing it wrote counts: the file is cut back to its last durable size,
+// and if even that fails the journal refuses further appends.
+func (j *journal) appendRecords(recs []record) error {
+	if j.broken != nil {
+		return j.broken
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // Encode ends each value with '\n'
+	enc.SetEscapeHTML(false)
+	create := j.f == nil
+	if create {
+		if err := enc.Encode(j.header); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	for _, r := range recs {
+		seq := r.seq
+		if err := enc.Encode(line{Seq: &seq, Inverse: r.inverse}); err != nil {
+			return fmt.Errorf("journal: encoding the inverse of step %d: %w", r.seq, err)
+		}
+	}
+	return j.write(buf.Bytes(), create)
+}
+
+func (j *journal) appendHold(h holdRecord) error {
+	if j.broken != nil {
+		return j.broken
+	}
+	b, err := json.Marshal(line{Hold: &h})
+	if err != nil {
+		return err
+	}
+	return j.write(append(b, '\n'), false)
+}
+
+func (j *journal) write(b []byte, create bool) error {
+	if create {
+		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("creating the journal: %w", err)
+		}
+		// The umask can only narrow 0600; make sure nothing widened it.
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			os.Remove(j.path)
+			return fmt.Errorf("creating the journal: %w", err)
+		}
+		j.f = f
+	}
+	_, err := j.f.Write(b)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err == nil && create {
+		err = syncDir(j.dir)
+	}
+	if err != nil {
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.broken = fmt.Errorf("the journal %s could not be written (%v) nor cut back (%v); no further change is made", j.path, err, terr)
+			return j.broken
+		}
+		return fmt.Errorf("writing the journal: %w", err)
+	}
+	j.size += int64(len(b))
+	return nil
+}
+
+// remove deletes the journal. If it cannot be deleted it is emptied
+// (an empty journal holds nothing to undo), so that a finished run is
+// never undone by a later recover.
+func removeJournal(dir, path string, f *os.File) error {
+	if f != nil {
+		f.Close()
+	}
+	err := os.Remove(path)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		syncDir(dir)
+		return nil
+	}
+	if terr := os.Truncate(path, 0); terr != nil {
+		return fmt.Errorf("the journal %s could not be removed (%v) nor emptied (%v): remove it by hand; do NOT run `nets recover`, the run finished", path, err, terr)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// ---- the lock ----
+
+// dirLock is the exclusive flock on JournalDir/lock.
+type dirLock struct {
+	f *os.File
+}
+
+// lockDir creates dir (0700) if needed and takes the lock, waiting up to
+// wait (0: DefaultWait; negative: not at all).
+func lockDir(dir string, wait time.Duration) (*dirLock, error) {
+	if wait == 0 {
+		wait = DefaultWait
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("journal directory: %w", err)
+	}
+	path := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the lock: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	pause := 2 * time.Millisecond
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !time.Now().Before(deadline) {
+			pid := holderPID(path)
+			f.Close()
+			waited := wait
+			if waited < 0 {
+				waited = 0
+			}
+			holder := "another process"
+			if pid > 0 {
+				holder = "pid " + strconv.Itoa(pid)
+			}
+			return nil, fmt.Errorf("%w: %s is held by %s (another nets run, recover or confirm); gave up after waiting %v",
+				ErrLocked, path, holder, waited)
+		}
+		time.Sleep(min(pause, time.Until(deadline)+time.Millisecond))
+		pause = min(pause*2, 50*time.Millisecond)
+	}
+	// Record our pid for the message a waiting process prints.
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &dirLock{f: f}, nil
+}
+
+// holderPID reads the pid the lock's holder wrote, retrying briefly in
+// case it has just taken the lock and not written it yet. 0: unknown.
+func holderPID(path string) int {
+	for range 5 {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				return pid
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 0
+}
+
+// lockFree reports whether nobody holds the lock of dir right now.
+func lockFree(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "lock"))
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil {
+		return false
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return true
+}
+
+func (l *dirLock) release() {
+	if l == nil || l.f == nil {
+		return
+	}
+	l.f.Truncate(0)
+	unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	l.f.Close()
+	l.f = nil
+}
