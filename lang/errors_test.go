@@ -96,7 +96,7 @@ var errorTests = []struct {
 	{"table 100 name local", "1:16: local is a built-in table name"},
 	{"table 100 name a\ntable 101 name a", "2:16: table name a is already table 100"},
 	{"rule fwmark 0xZZ lookup 100", `1:13: "0xZZ" is not a mark (N or N/MASK, 32-bit, decimal or 0x hex)`},
-	{"rule fwmark 0x1 lokup 100", "1:1: rule needs one of lookup, goto, nop, blackhole, unreachable, prohibit\n  hint: usage: " + ruleUsage + "\n1:17: unknown rule option \"lokup\"\n  hint: did you mean `lookup`?"},
+	{"rule fwmark 0x1 lokup 100", "1:17: unknown rule option \"lokup\"\n  hint: did you mean `lookup`?"},
 	{"rule fwmark 0x1", "1:1: rule needs one of lookup, goto, nop, blackhole, unreachable, prohibit\n  hint: usage: " + ruleUsage},
 	{"rule lookup 100 goto 5", "1:17: goto cannot be combined with lookup"},
 	{"rule sport 2000-1000 lookup 100", `1:12: "2000-1000" is not a port or port range (N or N-M, 0 to 65535)`},

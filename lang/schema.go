@@ -49,7 +49,7 @@ type Schema struct {
 
 func opt(name string, t WordType) *Param { return &Param{Name: name, Type: t} }
 
-func flag(name string) *Param { return &Param{Name: name, Flag: true} }
+func flagOpt(name string) *Param { return &Param{Name: name, Flag: true} }
 
 func uintOpt(name string, min, max uint64) *Param {
 	return &Param{Name: name, Type: TUint, Min: min, Max: max}
@@ -80,10 +80,10 @@ var schemas = []*Schema{
 		Positional: []*Param{{Name: "name", Type: TIfName}},
 		Options: []*Param{
 			enumOpt("type", "link type", LinkKinds...),
-			flag("up"), flag("down"),
+			flagOpt("up"), flagOpt("down"),
 			uintOpt("mtu", 68, 65535),
 			opt("address", TMAC),
-			opt("master", TIfName), flag("nomaster"),
+			opt("master", TIfName), flagOpt("nomaster"),
 			opt("netns", TNetnsName),
 			opt("alias", TString),
 		},
@@ -119,13 +119,13 @@ var schemas = []*Schema{
 			opt("via", TAddr), opt("dev", TIfName), opt("table", TTable),
 			uintOpt("metric", 0, 1<<32-1).alias("priority", "preference"),
 			opt("src", TAddr), opt("proto", TProto).alias("protocol"), opt("scope", TScope),
-			uintOpt("mtu", 68, 65535), flag("onlink"),
+			uintOpt("mtu", 68, 65535), flagOpt("onlink"),
 		},
 	},
 	{
 		Verb: "neigh", Usage: "neigh IP lladdr MAC dev LINK [permanent]", Del: true,
 		Positional: []*Param{{Name: "addr", Type: TAddr}},
-		Options:    []*Param{opt("lladdr", TMAC).req(), opt("dev", TIfName).req(), flag("permanent")},
+		Options:    []*Param{opt("lladdr", TMAC).req(), opt("dev", TIfName).req(), flagOpt("permanent")},
 	},
 	{
 		Verb: "table", Usage: "table ID [name NAME] | table T < ... >", Block: true,
@@ -138,14 +138,14 @@ var schemas = []*Schema{
 			"(lookup T | goto PRIO | nop | blackhole | unreachable | prohibit) [priority N] [suppress_prefixlength N]",
 		Del: true,
 		Options: []*Param{
-			flag("not"),
+			flagOpt("not"),
 			{Name: "from", Type: TNet, Words: []string{"all"}},
 			{Name: "to", Type: TNet, Words: []string{"all"}},
 			opt("iif", TIfName).alias("dev"), opt("oif", TIfName),
 			opt("fwmark", TMark), opt("ipproto", TIPProto),
 			opt("sport", TPortRange), opt("dport", TPortRange), opt("uidrange", TUIDRange),
-			opt("lookup", TTable).alias("table"), uintOpt("goto", 1, 1<<32-1), flag("nop"),
-			flag("blackhole"), flag("unreachable"), flag("prohibit"),
+			opt("lookup", TTable).alias("table"), uintOpt("goto", 1, 1<<32-1), flagOpt("nop"),
+			flagOpt("blackhole"), flagOpt("unreachable"), flagOpt("prohibit"),
 			uintOpt("priority", 0, 1<<32-1).alias("pref", "preference"),
 			uintOpt("suppress_prefixlength", 0, 128),
 		},
@@ -357,6 +357,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 	}
 	seen := map[string]*Field{}
 	after := map[string]bool{}
+	unknown := false // an unknown keyword makes "missing" errors noise
 	for ; i < len(args); i++ {
 		a := args[i]
 		kw := Keyword(a)
@@ -382,6 +383,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 					i++
 				}
 			}
+			unknown = true
 			if sc.Kinds != nil && d.Kind == "" && kindOption(sc, kw) {
 				errf(a, "", "%s needs `type KIND` first", kw)
 			} else if sc.Kinds != nil && kindOption(sc, kw) {
@@ -428,7 +430,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			errf(got[1].Key, "", "%s cannot be combined with %s", Keyword(got[1].Key), Keyword(got[0].Key))
 		}
 	}
-	if !del {
+	if !del && !unknown {
 		for _, g := range sc.RequireOne {
 			ok := false
 			for _, n := range g {
