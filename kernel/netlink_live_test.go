@@ -799,3 +799,22 @@ func noCapProbe(t *testing.T, ns string) {
 		t.Logf("probe ok: %v", err)
 	}
 }
+
+// TestV6MetricZeroIs1024 checks that an IPv6 route ensured with metric 0
+// is the kernel's metric-1024 route, for add and delete alike, and that
+// deleting it leaves the kernel's metric-256 prefix route alone.
+func TestV6MetricZeroIs1024(t *testing.T) {
+	k, ns := ktest.New(t)
+	h := kernel.Host
+	must(t, k.AddLink(h, kernel.Link{Name: "m0", Kind: kernel.KindBridge, Up: true}))
+	must(t, k.AddAddr(h, kernel.Addr{Link: "m0", Prefix: pfx("2001:db8:9::1/64")}, false))
+	r := kernel.Route{Dst: pfx("2001:db8:9::/64"), Dev: "m0"}
+	must(t, k.AddRoute(h, r, false))
+	out := ktest.IP(t, ns, "-6", "route", "show", "2001:db8:9::/64")
+	has(t, out, `proto kernel metric 256`)
+	has(t, out, `metric 1024`)
+	must(t, k.DelRoute(h, r))
+	out = ktest.IP(t, ns, "-6", "route", "show", "2001:db8:9::/64")
+	has(t, out, `proto kernel metric 256`)
+	hasNot(t, out, `metric 1024`)
+}

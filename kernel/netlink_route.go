@@ -104,6 +104,11 @@ func nlRouteKey(r Route) (*rtnetlink.RouteMessage, error) {
 	if table < 256 {
 		m.Table = uint8(table)
 	}
+	if m.Family == unix.AF_INET6 && m.Attributes.Priority == 0 {
+		// The kernel stores IPv6 metric 0 as 1024 (IP6_RT_PRIO_USER);
+		// say so, so that a delete does not match any metric.
+		m.Attributes.Priority = 1024
+	}
 	if dst.Bits() > 0 || !dst.Addr().IsUnspecified() {
 		m.Attributes.Dst = nlIP(dst.Addr())
 	}
@@ -157,8 +162,9 @@ func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
 
 // DelRoute deletes the route with r's identity: type RTN_UNSPEC and scope
 // RT_SCOPE_NOWHERE match any type and scope, as iproute2 sends them. As
-// with `ip route del`, a zero Priority matches any metric (the kernel
-// picks the lowest).
+// with `ip route del`, a zero Priority on an IPv4 route matches any
+// metric (the kernel picks the lowest); on IPv6 it means 1024, the metric
+// the kernel gave the route.
 func (n *Netlink) DelRoute(ns string, r Route) error {
 	op := nlRouteOp("del", r)
 	m, err := nlRouteKey(r)
