@@ -329,3 +329,79 @@ func TestWireGuardKilledHelper(t *testing.T) {
 	must(t, k.DelLink(kernel.Host, "wgk1"))
 	noHelpers(t)
 }
+
+// TestWireGuardFullTunnelFwmark is wg-quick's full tunnel with the fwmark
+// trick, on the userspace device: everything unmarked goes to table 51820
+// (default dev wg), the device marks its own encrypted packets 51820 so
+// they take the main table to the endpoint. It works only if the helper
+// really sets the mark on its sockets (else its packets loop into the
+// tunnel).
+func TestWireGuardFullTunnelFwmark(t *testing.T) {
+	k, ns := ktest.New(t)
+	b := ktest.NewNS(t)
+	must(t, k.AddNamespace(b))
+	must(t, k.SetLink(b, "lo", kernel.LinkChange{Up: ptr(true)}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "inet0", Kind: kernel.KindVeth, Up: true,
+		Veth: &kernel.Veth{Peer: "inet1", PeerNetns: b}}))
+	must(t, k.SetLink(b, "inet1", kernel.LinkChange{Up: ptr(true)}))
+	must(t, k.AddAddr(kernel.Host, kernel.Addr{Link: "inet0", Prefix: pfx("192.0.2.1/24")}, false))
+	must(t, k.AddAddr(b, kernel.Addr{Link: "inet1", Prefix: pfx("192.0.2.2/24")}, false))
+	// B's public address is reachable from A only through A's default
+	// route, which the suppress_prefixlength rule hides from unmarked
+	// packets.
+	must(t, k.AddAddr(b, kernel.Addr{Link: "lo", Prefix: pfx("198.51.100.2/32")}, false))
+	must(t, k.AddRoute(kernel.Host, kernel.Route{Table: kernel.TableMain, Dst: pfx("0.0.0.0/0"),
+		Type: kernel.RouteUnicast, Gateway: addr("192.0.2.2"), Dev: "inet0", Protocol: 4}, false))
+
+	privA, privB := newKey(t), newKey(t)
+	portA, portB, mark := 51820, 51821, uint32(51820)
+	epA, epB := netip.MustParseAddrPort("192.0.2.1:51820"), netip.MustParseAddrPort("198.51.100.2:51821")
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgfa", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(b, kernel.Link{Name: "wgfb", Kind: kernel.KindWireGuard}))
+	must(t, k.ConfigureWireGuard(kernel.Host, "wgfa", kernel.WGConfig{PrivateKey: &privA, ListenPort: &portA,
+		FirewallMark: &mark, Peers: []kernel.WGPeerConfig{{PublicKey: pubKey(privB), Endpoint: &epB,
+			AllowedIPs: []netip.Prefix{pfx("0.0.0.0/0")}}}}))
+	must(t, k.ConfigureWireGuard(b, "wgfb", kernel.WGConfig{PrivateKey: &privB, ListenPort: &portB,
+		Peers: []kernel.WGPeerConfig{{PublicKey: pubKey(privA), Endpoint: &epA,
+			AllowedIPs: []netip.Prefix{pfx("10.200.0.1/32")}}}}))
+	must(t, k.AddAddr(kernel.Host, kernel.Addr{Link: "wgfa", Prefix: pfx("10.200.0.1/32")}, false))
+	must(t, k.AddAddr(b, kernel.Addr{Link: "wgfb", Prefix: pfx("10.200.0.2/32"), Peer: pfx("10.200.0.1/32")}, false))
+	must(t, k.SetLink(kernel.Host, "wgfa", kernel.LinkChange{Up: ptr(true)}))
+	must(t, k.SetLink(b, "wgfb", kernel.LinkChange{Up: ptr(true)}))
+
+	// wg-quick's rules and route.
+	must(t, k.AddRoute(kernel.Host, kernel.Route{Table: 51820, Dst: pfx("0.0.0.0/0"), Type: kernel.RouteUnicast,
+		Dev: "wgfa", Scope: kernel.ScopeLink, Protocol: 4}, false))
+	must(t, k.AddRule(kernel.Host, kernel.Rule{Family: 4, Priority: 32765, Invert: true, Mark: mark,
+		Action: kernel.ActionLookup, Table: 51820}))
+	must(t, k.AddRule(kernel.Host, kernel.Rule{Family: 4, Priority: 32764, Action: kernel.ActionLookup,
+		Table: kernel.TableMain, SuppressPrefixLen: ptr(uint8(0))}))
+	has(t, ktest.IP(t, ns, "route", "get", "198.51.100.2"), `dev wgfa`)
+	has(t, ktest.IP(t, ns, "route", "get", "198.51.100.2", "mark", "51820"), `via 192.0.2.2 dev inet0`)
+
+	// Pinging the endpoint's own address goes through the tunnel: B sees
+	// it from 10.200.0.1 and answers through its WireGuard device.
+	var out string
+	var err error
+	for range 5 {
+		if out, err = run(t, k, kernel.Host, "ping", "-c", "1", "-W", "2", "198.51.100.2"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("ping through the full tunnel: %v\n%s", err, out)
+	}
+	has(t, out, `1 packets transmitted, 1 received`)
+	d, err := k.WireGuard(b, "wgfb")
+	must(t, err)
+	if len(d.Peers) != 1 || d.Peers[0].RxBytes == 0 || d.Peers[0].LastHandshake.IsZero() {
+		t.Errorf("the ping did not cross the tunnel: %+v", d.Peers)
+	}
+	show, err := run(t, k, kernel.Host, "wg", "show", "wgfa")
+	must(t, err)
+	has(t, show, `fwmark: 0xca6c`)
+
+	must(t, k.DelLink(kernel.Host, "wgfa"))
+	must(t, k.DelNamespace(b))
+	noHelpers(t)
+}
