@@ -236,3 +236,14 @@ func TestNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+func TestDynamicLinkKind(t *testing.T) {
+	f, err := Parse("", []byte("link $a type $k peer $b mtu 1500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ds := Decode(f.Stmts[0].(*NetStmt))
+	if len(ds) != 0 || d.Kind != "" || !d.Has("peer") || !d.Has("mtu") {
+		t.Errorf("dynamic kind: %v %+v", ds, d.Fields)
+	}
+}

@@ -349,9 +349,14 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		i++
 	}
 	// Options. The link kind decides which kind options exist.
+	kind := "" // kind selecting the kind options; "*" when not a literal
 	for j := i; j+1 < len(args); j++ {
 		if Keyword(args[j]) == "type" {
 			d.Kind = Keyword(args[j+1])
+			kind = d.Kind
+			if kind == "" {
+				kind = "*"
+			}
 			break
 		}
 	}
@@ -366,11 +371,11 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			if len(sc.Options) == 0 {
 				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
 			} else {
-				errf(a, hint, "unexpected argument to %s; expected an option keyword (%s)", sc.Verb, strings.Join(optionNames(sc, d.Kind), ", "))
+				errf(a, hint, "unexpected argument to %s; expected an option keyword (%s)", sc.Verb, strings.Join(optionNames(sc, kind), ", "))
 			}
 			continue
 		}
-		p := optionFor(sc, d.Kind, kw)
+		p := optionFor(sc, kind, kw)
 		if p == nil {
 			if len(sc.Options) == 0 && sc.Kinds == nil {
 				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
@@ -379,17 +384,17 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			// The unknown keyword's value, if it seems to have one, is
 			// skipped so that it is not reported as well.
 			if i+1 < len(args) {
-				if nkw := Keyword(args[i+1]); nkw == "" || optionFor(sc, d.Kind, nkw) == nil {
+				if nkw := Keyword(args[i+1]); nkw == "" || optionFor(sc, kind, nkw) == nil {
 					i++
 				}
 			}
 			unknown = true
-			if sc.Kinds != nil && d.Kind == "" && kindOption(sc, kw) {
+			if sc.Kinds != nil && kind == "" && kindOption(sc, kw) {
 				errf(a, "", "%s needs `type KIND` first", kw)
 			} else if sc.Kinds != nil && kindOption(sc, kw) {
 				errf(a, "", "%s is not an option of a %s link", kw, d.Kind)
 			} else {
-				errf(a, didYouMean(kw, optionNames(sc, d.Kind)), "unknown %s option %q", sc.Verb, kw)
+				errf(a, didYouMean(kw, optionNames(sc, kind)), "unknown %s option %q", sc.Verb, kw)
 			}
 			continue
 		}
@@ -397,7 +402,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		for k := range after {
 			if to, ok := sc.After[k][name]; ok {
 				name = to
-				p = optionFor(sc, d.Kind, to)
+				p = optionFor(sc, kind, to)
 			}
 		}
 		f := &Field{Param: p, Name: name, Key: a.(*Word)}
@@ -440,7 +445,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 				errf(verb, "usage: "+usage(sc), "%s needs one of %s", sc.Verb, strings.Join(g, ", "))
 			}
 		}
-		for _, p := range allOptions(sc, d.Kind) {
+		for _, p := range allOptions(sc, kind) {
 			if p.Required && seen[p.Name] == nil {
 				what := sc.Verb
 				if d.Kind != "" && contains(kindNames(sc, d.Kind), p.Name) {
@@ -532,6 +537,20 @@ func allOptions(sc *Schema, kind string) []*Param {
 		return sc.Options
 	}
 	ps := append([]*Param{}, sc.Options...)
+	if kind == "*" {
+		// The kind is computed at run time: accept every kind's options,
+		// unchecked here (the evaluator checks them against the kind).
+		seen := map[string]bool{}
+		for _, k := range LinkKinds {
+			for _, p := range sc.Kinds[k] {
+				if !seen[p.Name] {
+					seen[p.Name] = true
+					ps = append(ps, &Param{Name: p.Name, Type: TAny})
+				}
+			}
+		}
+		return ps
+	}
 	if kind != "" {
 		return append(ps, sc.Kinds[kind]...)
 	}
