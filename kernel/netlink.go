@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"fmt"
 	"os"
@@ -416,7 +417,11 @@ func nlOpErr(op, ns string, kind error, format string, args ...any) error {
 const nlMaxDumpRetries = 20
 
 // request sends one rtnetlink request and waits for its acknowledgement.
-func (n *Netlink) request(op, ns string, typ uint16, flags netlink.HeaderFlags, body []byte) error {
+func (n *Netlink) request(op, ns string, typ uint16, flags netlink.HeaderFlags, msg encoding.BinaryMarshaler) error {
+	body, err := msg.MarshalBinary()
+	if err != nil {
+		return nlOpErr(op, ns, nil, "%v", err)
+	}
 	c, err := n.conn(ns)
 	if err != nil {
 		return err
@@ -429,7 +434,11 @@ func (n *Netlink) request(op, ns string, typ uint16, flags netlink.HeaderFlags, 
 }
 
 // get sends a non-dump request and returns the reply messages.
-func (n *Netlink) get(op, ns string, typ uint16, body []byte) ([]netlink.Message, error) {
+func (n *Netlink) get(op, ns string, typ uint16, msg encoding.BinaryMarshaler) ([]netlink.Message, error) {
+	body, err := msg.MarshalBinary()
+	if err != nil {
+		return nil, nlOpErr(op, ns, nil, "%v", err)
+	}
 	c, err := n.conn(ns)
 	if err != nil {
 		return nil, err
@@ -447,7 +456,11 @@ func (n *Netlink) get(op, ns string, typ uint16, body []byte) ([]netlink.Message
 // never returned partially. (netlink.Conn swallows the final NLMSG_DONE;
 // a DUMP_INTR set only there means the change came after the last entry
 // was read, so the entries read are a consistent earlier snapshot.)
-func (n *Netlink) dump(op, ns string, typ uint16, body []byte) ([]netlink.Message, error) {
+func (n *Netlink) dump(op, ns string, typ uint16, msg encoding.BinaryMarshaler) ([]netlink.Message, error) {
+	body, err := msg.MarshalBinary()
+	if err != nil {
+		return nil, nlOpErr(op, ns, nil, "%v", err)
+	}
 	c, err := n.conn(ns)
 	if err != nil {
 		return nil, err
@@ -474,15 +487,10 @@ func (n *Netlink) dump(op, ns string, typ uint16, body []byte) ([]netlink.Messag
 	return nil, nlOpErr(op, ns, nil, "dump interrupted by concurrent changes %d times in a row", nlMaxDumpRetries)
 }
 
-func nlMarshal(m interface{ MarshalBinary() ([]byte, error) }) []byte {
-	b, err := m.MarshalBinary()
-	if err != nil {
-		// rtnetlink's message marshalling fails only on invalid
-		// addresses, which the callers validate first.
-		panic(fmt.Sprintf("kernel: marshal %T: %v", m, err))
-	}
-	return b
-}
+// rawBody is a request body encoded by nets itself.
+type rawBody []byte
+
+func (b rawBody) MarshalBinary() ([]byte, error) { return b, nil }
 
 // ---- namespaces ----
 

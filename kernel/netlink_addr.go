@@ -64,7 +64,7 @@ func (n *Netlink) Addrs(ns string) ([]Addr, error) {
 	}
 	var out []Addr
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		msgs, err := n.dump("list addresses", ns, unix.RTM_GETADDR, nlMarshal(&rtnetlink.AddressMessage{Family: fam}))
+		msgs, err := n.dump("list addresses", ns, unix.RTM_GETADDR, &rtnetlink.AddressMessage{Family: fam})
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (n *Netlink) AddAddr(ns string, a Addr, replace bool) error {
 	if replace {
 		flags = netlink.Create | netlink.Replace
 	}
-	return n.request(op, ns, unix.RTM_NEWADDR, flags, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_NEWADDR, flags, m)
 }
 
 // DelAddr deletes the address with a's identity.
@@ -168,7 +168,7 @@ func (n *Netlink) DelAddr(ns string, a Addr) error {
 		return nlWrap(op, ns, err)
 	}
 	m.Attributes.Broadcast, m.Attributes.Label, m.Scope = nil, "", 0
-	return n.request(op, ns, unix.RTM_DELADDR, 0, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_DELADDR, 0, m)
 }
 
 // Neighs lists the IPv4 and IPv6 neighbour entries of ns that have a
@@ -182,7 +182,7 @@ func (n *Netlink) Neighs(ns string) ([]Neigh, error) {
 	}
 	var out []Neigh
 	for _, fam := range []uint16{unix.AF_INET, unix.AF_INET6} {
-		msgs, err := n.dump("list neighbours", ns, unix.RTM_GETNEIGH, nlMarshal(&rtnetlink.NeighMessage{Family: fam}))
+		msgs, err := n.dump("list neighbours", ns, unix.RTM_GETNEIGH, &rtnetlink.NeighMessage{Family: fam})
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +239,7 @@ func (n *Netlink) SetNeigh(ns string, nb Neigh) error {
 		m.State = uint16(NeighPermanent)
 	}
 	m.Attributes.LLAddress = nb.LLAddr
-	return n.request(op, ns, unix.RTM_NEWNEIGH, netlink.Create|netlink.Replace, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_NEWNEIGH, netlink.Create|netlink.Replace, m)
 }
 
 // DelNeigh deletes the entry with nb's identity.
@@ -249,5 +249,5 @@ func (n *Netlink) DelNeigh(ns string, nb Neigh) error {
 	if err != nil {
 		return nlWrap(op, ns, err)
 	}
-	return n.request(op, ns, unix.RTM_DELNEIGH, 0, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_DELNEIGH, 0, m)
 }

@@ -64,7 +64,7 @@ type linkMsg struct {
 }
 
 func (n *Netlink) dumpLinks(ns string) ([]linkMsg, error) {
-	msgs, err := n.dump("list links", ns, unix.RTM_GETLINK, nlMarshal(&rtnetlink.LinkMessage{}))
+	msgs, err := n.dump("list links", ns, unix.RTM_GETLINK, &rtnetlink.LinkMessage{})
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (n *Netlink) getLink(ns string, req *rtnetlink.LinkMessage) (*linkMsg, erro
 	if req.Attributes != nil && req.Attributes.Name != "" {
 		what = req.Attributes.Name
 	}
-	msgs, err := n.get("get link "+what, ns, unix.RTM_GETLINK, nlMarshal(req))
+	msgs, err := n.get("get link "+what, ns, unix.RTM_GETLINK, req)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (n *Netlink) nsid(from string, f *os.File) (int32, error) {
 		return -1, err
 	}
 	body := append(make([]byte, 4), attrs...) // struct rtgenmsg, padded
-	msgs, err := n.get("get netns id", from, unix.RTM_GETNSID, body)
+	msgs, err := n.get("get netns id", from, unix.RTM_GETNSID, rawBody(body))
 	runtime.KeepAlive(f)
 	if err != nil {
 		return -1, err
@@ -488,7 +488,7 @@ func (n *Netlink) addLinkNetlink(ns string, l Link) error {
 	default:
 		attrs.Info = &rtnetlink.LinkInfo{Kind: l.Kind}
 	}
-	body := nlMarshal(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: attrs})
+	body := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: attrs}
 	return n.request(op, ns, unix.RTM_NEWLINK, netlink.Create|netlink.Excl, body)
 }
 
@@ -557,7 +557,7 @@ func (n *Netlink) addWireGuard(ns string, l Link) error {
 	if !l.Userspace {
 		attrs := &rtnetlink.LinkAttributes{Name: l.Name, MTU: l.MTU, Address: l.Address,
 			Info: &rtnetlink.LinkInfo{Kind: "wireguard"}}
-		body := nlMarshal(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: attrs})
+		body := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: attrs}
 		kerr = n.request(op, ns, unix.RTM_NEWLINK, netlink.Create|netlink.Excl, body)
 		if kerr == nil || !errors.Is(kerr, ErrNotSupp) {
 			return kerr
@@ -612,7 +612,7 @@ func (n *Netlink) SetLink(ns, name string, ch LinkChange) error {
 		attrs.Master, any = &idx, true
 	}
 	if any {
-		if err := n.request(op, ns, unix.RTM_NEWLINK, 0, nlMarshal(msg)); err != nil {
+		if err := n.request(op, ns, unix.RTM_NEWLINK, 0, msg); err != nil {
 			return err
 		}
 	}
@@ -621,8 +621,8 @@ func (n *Netlink) SetLink(ns, name string, ch LinkChange) error {
 		if !ok {
 			return nlOpErr(op, ns, nil, "unknown macvlan mode %q", *ch.Mode)
 		}
-		body := nlMarshal(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{
-			Name: name, Info: &rtnetlink.LinkInfo{Kind: "macvlan", Data: &driver.Macvlan{Mode: &m}}}})
+		body := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{
+			Name: name, Info: &rtnetlink.LinkInfo{Kind: "macvlan", Data: &driver.Macvlan{Mode: &m}}}}
 		if err := n.request(op+" mode "+*ch.Mode, ns, unix.RTM_NEWLINK, 0, body); err != nil {
 			return err
 		}
@@ -637,8 +637,8 @@ func (n *Netlink) SetLink(ns, name string, ch LinkChange) error {
 			return err
 		}
 		defer f.Close()
-		body := nlMarshal(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{
-			Name: name, NetNS: rtnetlink.NetNSForFD(uint32(f.Fd()))}})
+		body := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{
+			Name: name, NetNS: rtnetlink.NetNSForFD(uint32(f.Fd()))}}
 		if err := n.request(op+" netns "+*ch.Netns, ns, unix.RTM_NEWLINK, 0, body); err != nil {
 			return err
 		}
@@ -656,6 +656,6 @@ func (n *Netlink) DelLink(ns, name string) error {
 			return nlWrap(op, ns, userspaceWGStop(n, ns, name))
 		}
 	}
-	body := nlMarshal(&rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{Name: name}})
+	body := &rtnetlink.LinkMessage{Family: unix.AF_UNSPEC, Attributes: &rtnetlink.LinkAttributes{Name: name}}
 	return n.request(op, ns, unix.RTM_DELLINK, 0, body)
 }

@@ -19,7 +19,7 @@ func (n *Netlink) Routes(ns string) ([]Route, error) {
 	}
 	var out []Route
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		msgs, err := n.dump("list routes", ns, unix.RTM_GETROUTE, nlMarshal(&rtnetlink.RouteMessage{Family: fam}))
+		msgs, err := n.dump("list routes", ns, unix.RTM_GETROUTE, &rtnetlink.RouteMessage{Family: fam})
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
 	if replace {
 		flags = netlink.Create | netlink.Replace
 	}
-	return n.request(op, ns, unix.RTM_NEWROUTE, flags, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_NEWROUTE, flags, m)
 }
 
 // DelRoute deletes the route with r's identity: type RTN_UNSPEC and scope
@@ -172,5 +172,5 @@ func (n *Netlink) DelRoute(ns string, r Route) error {
 		return nlOpErr(op, ns, nil, "%v", err)
 	}
 	m.Type, m.Scope = unix.RTN_UNSPEC, unix.RT_SCOPE_NOWHERE
-	return n.request(op, ns, unix.RTM_DELROUTE, 0, nlMarshal(m))
+	return n.request(op, ns, unix.RTM_DELROUTE, 0, m)
 }

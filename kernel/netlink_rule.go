@@ -229,7 +229,7 @@ func (n *Netlink) Rules(ns string) ([]Rule, error) {
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		req := make([]byte, fibRuleHdrLen)
 		req[0] = fam
-		msgs, err := n.dump("list rules", ns, unix.RTM_GETRULE, req)
+		msgs, err := n.dump("list rules", ns, unix.RTM_GETRULE, rawBody(req))
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +290,7 @@ func (n *Netlink) AddRule(ns string, r Rule) error {
 	if err != nil {
 		return nlOpErr(op, ns, nil, "%v", err)
 	}
-	return n.request(op, ns, unix.RTM_NEWRULE, netlink.Create|netlink.Excl, body)
+	return n.request(op, ns, unix.RTM_NEWRULE, netlink.Create|netlink.Excl, rawBody(body))
 }
 
 // DelRule deletes the rule equal to r.
@@ -325,7 +325,7 @@ func (n *Netlink) DelRule(ns string, r Rule) error {
 	if err != nil {
 		return nlOpErr(op, ns, nil, "%v", err)
 	}
-	return n.request(op, ns, unix.RTM_DELRULE, 0, body)
+	return n.request(op, ns, unix.RTM_DELRULE, 0, rawBody(body))
 }
 
 // canonRule puts r in the form decodeRule produces.
