@@ -278,7 +278,7 @@ func (pr *printer) stmt(s Stmt) {
 			b.WriteString("del ")
 		}
 		b.WriteString(s.Verb)
-		pr.args(s.Args)
+		pr.netArgs(s)
 		if s.Block != nil {
 			b.WriteString(" ")
 			pr.block(s.Block)
@@ -291,6 +291,59 @@ func (pr *printer) stmt(s Stmt) {
 			pr.block(s.Block)
 		}
 	}
+}
+
+// maxWidth is the line width beyond which a network statement is broken
+// before its option keywords with `\` continuations.
+const maxWidth = 100
+
+// netArgs prints a network statement's arguments, breaking the line
+// before option keywords (greedily, continuation indented by four spaces)
+// when the statement would be wider than maxWidth.
+func (pr *printer) netArgs(s *NetStmt) {
+	texts := make([]string, len(s.Args))
+	total := pr.col()
+	for i, a := range s.Args {
+		var tb strings.Builder
+		writeExpr(&tb, a, ctxArg)
+		texts[i] = tb.String()
+		total += 1 + len(texts[i])
+	}
+	if total <= maxWidth {
+		pr.args(s.Args)
+		return
+	}
+	keys := map[Arg]bool{}
+	if d, _ := Decode(s); d != nil {
+		for _, f := range d.Fields {
+			if f.Key != nil {
+				keys[f.Key] = true
+			}
+		}
+	}
+	for i := 0; i < len(s.Args); {
+		// A group is an option keyword with the arguments up to the next.
+		j := i + 1
+		for j < len(s.Args) && !keys[s.Args[j]] {
+			j++
+		}
+		group := strings.Join(texts[i:j], " ")
+		if keys[s.Args[i]] && pr.col()+1+len(group) > maxWidth {
+			pr.b.WriteString(" \\\n")
+			pr.pad()
+			pr.b.WriteString("    ")
+			pr.b.WriteString(group)
+		} else {
+			pr.b.WriteString(" " + group)
+		}
+		i = j
+	}
+}
+
+// col returns the length of the current output line.
+func (pr *printer) col() int {
+	out := pr.b.String()
+	return len(out) - (strings.LastIndexByte(out, '\n') + 1)
 }
 
 func (pr *printer) args(args []Arg) {

@@ -409,6 +409,21 @@ func (p *parser) verbError(t tok, afterDel bool) {
 		cands = append(append([]string{}, scriptKeywords...), cands...)
 	}
 	hint := didYouMean(t.v, cands)
+	if hint == "" && !afterDel {
+		// A misspelled (or exact) option keyword on a line of its own is
+		// usually a statement continued without a trailing backslash.
+		kw := t.v
+		if c := closest(t.v, allKeywords()); c != "" {
+			kw = c
+		}
+		if owner := optionOwner(kw); owner != "" {
+			if kw != t.v {
+				hint = fmt.Sprintf("did you mean `%s`? It is an option of %s, not a statement; end the previous line with `\\` to continue it", kw, owner)
+			} else {
+				hint = fmt.Sprintf("%s is an option of %s, not a statement; end the previous line with `\\` to continue it", kw, owner)
+			}
+		}
+	}
 	what := "statement"
 	if afterDel {
 		what = "network object"

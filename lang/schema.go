@@ -607,6 +607,20 @@ func allKeywords() []string {
 	return l
 }
 
+// optionOwner returns the verbs having option kw ("rule", or "route, rule").
+func optionOwner(kw string) string {
+	var owners []string
+	for _, s := range schemas {
+		for _, p := range s.Options {
+			if p.Name == kw || contains(p.Aliases, kw) {
+				owners = append(owners, s.Verb)
+				break
+			}
+		}
+	}
+	return strings.Join(owners, " and ")
+}
+
 func usage(sc *Schema) string {
 	if sc.Usage != "" {
 		return sc.Usage
