@@ -196,21 +196,21 @@ func TestPositions(t *testing.T) {
 
 func TestIncomplete(t *testing.T) {
 	for src, want := range map[string]bool{
-		"link a up":                 false,
-		"in netns x <":              true,
-		"in netns x < link a up":    true,
-		"in netns x < link a up >":  false,
+		"link a up":                  false,
+		"in netns x <":               true,
+		"in netns x < link a up":     true,
+		"in netns x < link a up >":   false,
 		"wireguard w <\n peer k <\n": true,
-		"link a \\":                 true,
-		"link a \\\n":               true,
-		"let x = [1,\n":             true,
-		"let x = f(1,":              true,
-		"print \"${1 +":             true,
-		"print \"abc":               true,
-		"link a )":                  false,
-		"if $x < print 1 >":         false,
-		"":                          false,
-		"# just a comment":          false,
+		"link a \\":                  true,
+		"link a \\\n":                true,
+		"let x = [1,\n":              true,
+		"let x = f(1,":               true,
+		"print \"${1 +":              true,
+		"print \"abc":                true,
+		"link a )":                   false,
+		"if $x < print 1 >":          false,
+		"":                           false,
+		"# just a comment":           false,
 	} {
 		if got := Incomplete([]byte(src)); got != want {
 			t.Errorf("Incomplete(%q) = %v, want %v", src, got, want)
