@@ -321,6 +321,7 @@ func Start(nsPath, name string, opts Options) error {
 	}
 
 	var nsFile *os.File
+	var err error
 	if nsPath != "" {
 		f, err := os.Open(nsPath)
 		if err != nil {
@@ -328,6 +329,24 @@ func Start(nsPath, name string, opts Options) error {
 		}
 		defer f.Close()
 		nsFile = f
+	}
+
+	// A TUN of this name would be adopted if it is a persistent tun, and
+	// anything else would make the helper fail less clearly: refuse any
+	// existing link.
+	linkExists := func() error {
+		if _, err := net.InterfaceByName(name); err == nil {
+			return fmt.Errorf("a link named %s already exists in the namespace: %w", name, fs.ErrExist)
+		}
+		return nil
+	}
+	if nsFile != nil {
+		err = netns.Do(nsFile, linkExists)
+	} else {
+		err = linkExists()
+	}
+	if err != nil {
+		return fmt.Errorf("start userspace WireGuard device %s: %w", name, err)
 	}
 
 	readyR, readyW, err := os.Pipe()

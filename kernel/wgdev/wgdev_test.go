@@ -316,21 +316,48 @@ func TestNameClash(t *testing.T) {
 	}
 }
 
-// TestHelperErrorReported: a TUN that cannot be created (the name is
-// taken by another link) gives the helper's own error, and leaves nothing.
+// TestExistingLink: a link of the device's name in the namespace (here a
+// veth; a persistent tun would even be adopted by the TUN code) is
+// refused before any helper starts.
+func TestExistingLink(t *testing.T) {
+	ns, _ := newNS(t)
+	opts := tmpOpts(t)
+	for _, args := range [][]string{
+		{"ip", "link", "add", "wgt4", "type", "veth", "peer", "name", "wgt4p"},
+		{"ip", "tuntap", "add", "wgt4t", "mode", "tun"},
+	} {
+		mustInNS(t, ns, args...)
+		err := wgdev.Start(ns, args[3], opts)
+		if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "already exists in the namespace") {
+			t.Errorf("Start over an existing link %s: %v; want ErrExist", args[3], err)
+		}
+	}
+	if hs, _ := wgdev.List(opts); len(hs) != 0 {
+		t.Errorf("helpers started: %v", hs)
+	}
+}
+
+// TestHelperErrorReported: when the helper fails (here: its socket path
+// is taken by a directory), Start reports the helper's own reason and
+// leaves nothing behind.
 func TestHelperErrorReported(t *testing.T) {
 	ns, _ := newNS(t)
 	opts := tmpOpts(t)
-	mustInNS(t, ns, "ip", "link", "add", "wgt4", "type", "veth", "peer", "name", "wgt4p")
+	if err := os.MkdirAll(opts.SocketPath("wgt4"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	err := wgdev.Start(ns, "wgt4", opts)
 	if err == nil {
-		t.Fatal("Start over an existing veth link succeeded")
+		t.Fatal("Start with its socket path taken succeeded")
 	}
-	if !strings.Contains(err.Error(), "create TUN wgt4") {
+	if !strings.Contains(err.Error(), "UAPI socket "+opts.SocketPath("wgt4")+" is taken") {
 		t.Errorf("error %q does not carry the helper's reason", err)
 	}
-	if _, err := os.Lstat(opts.SocketPath("wgt4")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("socket left behind: %v", err)
+	if linkIn(t, ns, "wgt4") {
+		t.Error("the failed helper left its link")
+	}
+	if _, err := os.Lstat(opts.PIDPath("wgt4")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("pid file left behind: %v", err)
 	}
 	if hs, _ := wgdev.List(opts); len(hs) != 0 {
 		t.Errorf("helpers left: %v", hs)
