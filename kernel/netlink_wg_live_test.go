@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +44,9 @@ func run(t *testing.T, k *kernel.Netlink, ns string, args ...string) (string, er
 func noHelpers(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	for exec.Command("pgrep", "-f", "nets-wg-helper").Run() == nil {
+	for len(wgdev.HelperPIDs()) > 0 {
 		if time.Now().After(deadline) {
-			out, _ := exec.Command("pgrep", "-af", "nets-wg-helper").CombinedOutput()
-			t.Fatalf("helper processes left:\n%s", out)
+			t.Fatalf("helper processes left: %v", wgdev.HelperPIDs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -110,8 +110,7 @@ func TestTunnel(t *testing.T) {
 	}
 	checkGone(t, a, "wgtun0", ha.PID, wgdev.Options{})
 	checkGone(t, b, "wgtun1", hb.PID, wgdev.Options{})
-	if !wgdev.WaitFor(func() bool { return exec.Command("pgrep", "-f", wgdev.HelperArg0).Run() != nil }, 2*time.Second) {
-		out, _ := exec.Command("pgrep", "-af", wgdev.HelperArg0).CombinedOutput()
-		t.Errorf("helper processes left:\n%s", out)
+	if !wgdev.WaitFor(func() bool { return len(wgdev.HelperPIDs()) == 0 }, 2*time.Second) {
+		t.Errorf("helper processes left: %v", wgdev.HelperPIDs())
 	}
 }

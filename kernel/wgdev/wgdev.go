@@ -635,3 +635,29 @@ func writePIDFile(path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// HelperPIDs returns the process ids of every running helper visible in
+// /proc, whether or not its pid file still exists: for diagnostics, and
+// for tests that must prove no helper was left behind.
+func HelperPIDs() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		arg0, _, _ := strings.Cut(string(b), "\x00")
+		if arg0 == helperArg0 && alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,29 @@ func linkIn(t *testing.T, nsPath, name string) bool {
 	return found
 }
 
+// udpPortTaken reports whether UDP port is bound (on the wildcard
+// address) in the namespace nsPath.
+func udpPortTaken(t *testing.T, nsPath string, port int) bool {
+	t.Helper()
+	f, err := os.Open(nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	taken := false
+	if err := netns.Do(f, func() error {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{Port: port})
+		if err != nil {
+			taken = errors.Is(err, unix.EADDRINUSE)
+			return nil
+		}
+		return c.Close()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return taken
+}
+
 // tmpOpts puts sockets and logs in a fresh temporary directory.
 func tmpOpts(t *testing.T) wgdev.Options {
 	d := t.TempDir()
@@ -152,10 +176,16 @@ func TestStartStop(t *testing.T) {
 	if hs, err := wgdev.List(opts); err != nil || len(hs) != 1 || hs[0] != h {
 		t.Errorf("List = %v, %v; want [%v]", hs, err, h)
 	}
+	if pids := wgdev.HelperPIDs(); !slices.Contains(pids, h.PID) {
+		t.Errorf("HelperPIDs() = %v; want it to hold %d", pids, h.PID)
+	}
 	if err := wgdev.Stop("wgt0", opts); err != nil {
 		t.Fatal(err)
 	}
 	checkGone(t, ns, "wgt0", h.PID, opts)
+	if pids := wgdev.HelperPIDs(); slices.Contains(pids, h.PID) {
+		t.Errorf("HelperPIDs() = %v after Stop", pids)
+	}
 	if err := wgdev.Stop("wgt0", opts); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("second Stop = %v; want ErrNotExist", err)
 	}
@@ -212,8 +242,11 @@ func TestWgctrl(t *testing.T) {
 		t.Errorf("peer read back: endpoint %v keepalive %v allowed %v", p.Endpoint, p.PersistentKeepaliveInterval, p.AllowedIPs)
 	}
 	// The listen port is bound inside the device's namespace.
-	if out := mustInNS(t, ns, "ss", "-uanH"); !strings.Contains(out, ":51820") {
-		t.Errorf("port 51820 not bound in the namespace:\n%s", out)
+	if !udpPortTaken(t, ns, 51820) {
+		t.Error("port 51820 is not bound in the namespace")
+	}
+	if udpPortTaken(t, "/proc/self/ns/net", 51820) {
+		t.Error("port 51820 is bound in the caller's namespace")
 	}
 	if err := wgdev.Stop("wgt1", wgdev.Options{}); err != nil {
 		t.Fatal(err)
