@@ -1,0 +1,292 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/nets-lang/nets/eval/txn"
+	"github.com/nets-lang/nets/eval/value"
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
+)
+
+// Options configure Run and Plan. Only Kernel is required.
+type Options struct {
+	// Kernel is the kernel the recipe changes (Run) or whose live state a
+	// plan starts from (Plan): a *kernel.Netlink or a *kernel.Model.
+	Kernel kernel.Kernel
+	// NS is the namespace the recipe starts in: kernel.Host ("" or
+	// "host") for the namespace nets runs in, or a named namespace
+	// (`nets run -n NS`).
+	NS string
+	// Vars are variables defined before the recipe runs (embedders, the
+	// CLI's -var flags). The recipe sees them as $name in an outer scope,
+	// so it may `set` them but a `let` of the same name shadows them.
+	Vars map[string]value.Value
+	// Stdout receives print and show output, exec's standard output and,
+	// in plans, the notes about what was not run. Nil discards it.
+	Stdout io.Writer
+	// Stderr receives exec's standard error. Nil discards it.
+	Stderr io.Writer
+	// Getenv answers env(NAME); nil uses os.LookupEnv.
+	Getenv func(name string) (string, bool)
+	// FS, when set, is where include reads files: the recipe's file
+	// names are then paths inside FS (slash-separated, unrooted, as
+	// io/fs wants them). Nil reads the OS file system, include paths
+	// relative to the including file.
+	FS fs.FS
+	// Tx configures the transaction (journal directory, lock wait, fault
+	// injection hooks). Recipe defaults to the file's name. Plan always
+	// sets NoJournal.
+	Tx txn.Options
+	// OnChange is called for each change as soon as it is applied (Run)
+	// or computed (Plan). Render it with FormatChange.
+	OnChange func(kernel.Change)
+	// Exec, when set, runs exec statements instead of the kernel
+	// (Kernel.Exec, which for a *kernel.Model records the command and
+	// succeeds). The evaluator sets cmd.Stdout and cmd.Stderr to the
+	// writers above. Plan never runs exec.
+	Exec func(ctx context.Context, ns string, cmd kernel.Cmd) error
+
+	// Tables are the routing table names known before the recipe runs;
+	// the recipe's `table N name X` declarations are added to a copy.
+	// Nil reads /etc/iproute2/rt_tables and rt_tables.d/*.conf
+	// (kernel.LoadTableNames).
+	Tables *kernel.TableNames
+	// LookupHost resolves a WireGuard endpoint's host name (once per name
+	// and run). Nil uses net.DefaultResolver; addresses are never looked
+	// up.
+	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Hold, when not zero, ends a successful Run with Tx.Hold(Hold)
+	// instead of Commit: the changes stay, the journal is kept and
+	// reverted at Hold unless `nets confirm` runs first (`nets run
+	// --confirm`). Result.Held describes the held journal. Plan ignores
+	// it.
+	Hold time.Time
+	// MaxDepth bounds nested recipe function calls and includes; 0 means
+	// 100.
+	MaxDepth int
+}
+
+// Result is what a Run or Plan did.
+type Result struct {
+	// Changes are the applied (Run) or pending (Plan) changes in order,
+	// one per output line; render them with FormatChange. After a failed
+	// run they are the changes made before the failure, all undone.
+	Changes []kernel.Change
+	// Changed reports whether anything changed (or would change).
+	Changed bool
+	// NS is the current namespace when the recipe ended: the starting
+	// namespace, unless a bare `in netns NAME` switched it (the REPL
+	// carries it to the next line).
+	NS string
+	// Skipped lists the exec commands a plan did not run, as recipe
+	// text (`exec ping -c 1 10.0.0.2`).
+	Skipped []string
+	// Held is set when Options.Hold kept the run awaiting confirmation.
+	Held *txn.JournalInfo
+}
+
+// Error is the error Run and Plan return when the recipe fails while it
+// runs: a kernel error, assert, fail, a failing exec, an error in an
+// expression, or the context being cancelled (a signal). The Diagnostic
+// names file:line:col of the failing statement; Run has rolled the
+// transaction back before returning it.
+//
+// errors.As(err, &lang.Diagnostic{}) finds the diagnostic (render it with
+// lang.Render); errors.Is sees through it to the kernel's error
+// (kernel.ErrExist, ...) or context.Canceled.
+type Error struct {
+	Diagnostic lang.Diagnostic
+	// Undone is how many changing steps the rollback undid.
+	Undone int
+	// UndoErr is non-nil when the rollback could not undo everything; it
+	// lists every step that failed (txn's *UndoError), and the journal
+	// is kept for `nets recover`.
+	UndoErr error
+	// Plan is true for a plan: nothing was changed in the first place.
+	Plan bool
+}
+
+// Error returns the diagnostic's "file:line:col: message" and, on a
+// second line, what happened to the changes made before the failure.
+func (e *Error) Error() string {
+	return e.Diagnostic.Error() + "\n" + e.Summary()
+}
+
+// Summary says what became of the run's changes: rolled back, nothing
+// changed, or the undo failures.
+func (e *Error) Summary() string {
+	switch {
+	case e.Plan:
+		return "plan failed: a run would fail here and roll back"
+	case e.UndoErr != nil:
+		return fmt.Sprintf("rollback INCOMPLETE: %v\nthe journal is kept: run `nets recover`", e.UndoErr)
+	case e.Undone == 0:
+		return "nothing had been changed (the run was rolled back)"
+	case e.Undone == 1:
+		return "the run was rolled back: 1 change undone"
+	}
+	return fmt.Sprintf("the run was rolled back: %d changes undone", e.Undone)
+}
+
+// Unwrap returns the diagnostic and, when the rollback failed, the undo
+// error.
+func (e *Error) Unwrap() []error {
+	if e.UndoErr != nil {
+		return []error{e.Diagnostic, e.UndoErr}
+	}
+	return []error{e.Diagnostic}
+}
+
+// Run evaluates the recipe f against o.Kernel as one transaction. Every
+// network statement becomes an ensure through an eval/txn Tx; when
+// anything fails, or ctx is cancelled, every change made so far is
+// undone newest-first and the returned error is an *Error. On success
+// the transaction is committed (or held, see Options.Hold).
+//
+// Run does not check f statically: call lang.Check first (Check in this
+// package does it with the options' variables, file system and table
+// names), or a misspelled variable is found only when the run reaches
+// it, and rolls back what came before.
+func Run(ctx context.Context, f *lang.File, o Options) (*Result, error) {
+	return run(ctx, f, o, false)
+}
+
+// Plan evaluates f like Run, but against a kernel.Model seeded from the
+// live state of o.Kernel (the host namespace and every namespace the
+// recipe names), so that the Result's Changes are what Run would do now.
+// It changes nothing: no journal, no lock, exec statements are not run
+// (Result.Skipped lists them and a `# exec ... (not run in plan)` line
+// goes to Stdout). A recipe that would fail makes Plan return an *Error
+// with Plan set.
+//
+// Namespaces the static scan cannot see (a computed `in netns $name`) are
+// copied from the live kernel when the evaluation first enters them.
+// Assertions and has_link() see the model, which exec never changes: a
+// condition that depends on what an exec'd program would do is evaluated
+// as if the program did nothing.
+func Plan(ctx context.Context, f *lang.File, o Options) (*Result, error) {
+	return run(ctx, f, o, true)
+}
+
+func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, err error) {
+	if f == nil {
+		return nil, errors.New("eval: no recipe (nil *lang.File)")
+	}
+	if o.Kernel == nil {
+		return nil, errors.New("eval: Options.Kernel is nil")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	names := o.Tables
+	if names == nil {
+		if names, err = kernel.LoadTableNames(""); err != nil {
+			return nil, fmt.Errorf("reading routing table names: %w", err)
+		}
+	}
+	names = names.Clone()
+
+	k := o.Kernel
+	txo := o.Tx
+	if txo.Recipe == "" {
+		txo.Recipe = f.Filename
+	}
+	e := &evaluator{
+		ctx:      ctx,
+		o:        o,
+		names:    names,
+		plan:     plan,
+		stdout:   o.Stdout,
+		stderr:   o.Stderr,
+		maxDepth: o.MaxDepth,
+		resolved: map[string]netip.Addr{},
+		res:      &Result{},
+	}
+	if e.stdout == nil {
+		e.stdout = io.Discard
+	}
+	if e.stderr == nil {
+		e.stderr = io.Discard
+	}
+	if e.maxDepth <= 0 {
+		e.maxDepth = 100
+	}
+	e.ns = normNS(o.NS)
+	if plan {
+		txo.NoJournal = true
+		e.live = k
+		e.seeded = map[string]bool{kernel.Host: true}
+		nss := Namespaces(f, o)
+		m, err := kernel.NewModelFrom(k, nss)
+		if err != nil {
+			return nil, fmt.Errorf("plan: reading the live state: %w", err)
+		}
+		for _, n := range nss {
+			e.seeded[n] = true
+		}
+		k = m
+	}
+	txo.Names = names
+	tx, err := txn.Begin(k, txo)
+	if err != nil {
+		return nil, err
+	}
+	e.tx = tx
+
+	evalErr := e.top(f)
+	res = e.res
+	res.NS = e.ns
+	res.Changed = len(res.Changes) > 0
+	if evalErr != nil {
+		undone := tx.Steps()
+		rerr := tx.Rollback()
+		var d lang.Diagnostic
+		if !errors.As(evalErr, &d) {
+			d = lang.Diagnostic{Pos: f.Pos, Msg: evalErr.Error(), Err: evalErr}
+		}
+		return res, &Error{Diagnostic: d, Undone: undone, UndoErr: rerr, Plan: plan}
+	}
+	if plan {
+		// Nothing real was changed; the model is discarded.
+		if err := tx.Commit(); err != nil {
+			return res, err
+		}
+		return res, nil
+	}
+	if !o.Hold.IsZero() {
+		info, err := tx.Hold(o.Hold)
+		if err != nil {
+			return res, err
+		}
+		res.Held = info
+		return res, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	return res, nil
+}
+
+// normNS maps the recipe's name of the start namespace to kernel.Host.
+func normNS(ns string) string {
+	if ns == kernel.HostName {
+		return kernel.Host
+	}
+	return ns
+}
+
+// readFile reads a recipe file through o.FS or the OS.
+func (o *Options) readFile(name string) ([]byte, error) {
+	if o.FS != nil {
+		return fs.ReadFile(o.FS, fsPath(name))
+	}
+	return os.ReadFile(name)
+}
