@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/nets-lang/nets/kernel"
@@ -85,12 +86,16 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	args = append(args, "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+	// --kill-child and Pdeathsig: if this process dies (go test's
+	// timeout), the sandbox's first process dies, and with it every
+	// process in the sandbox's PID namespace.
+	args = append(args, "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private",
 		"/bin/sh", "-c", sandboxScript, "ktest-sandbox", exe)
 	args = append(args, os.Args[1:]...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	code := 0
 	if err := cmd.Run(); err != nil {
 		code = 1
