@@ -965,8 +965,9 @@ func routeString(r Route) string {
 // fillRoute gives a wanted route ip(8)'s defaults for what was not stated.
 func fillRoute(rw RouteWant) Route {
 	r := rw.Route
+	r.Priority = requestMetric(r)
 	k := keyOfRoute(r)
-	r.Table, r.Dst, r.Priority = k.table, k.dst, k.priority
+	r.Table, r.Dst = k.table, k.dst
 	if r.Type == 0 {
 		r.Type = RouteUnicast
 	}
@@ -1033,7 +1034,7 @@ func (e *Ensurer) routeIdentity(r Route) string {
 	if r.Table != TableMain {
 		s += " table " + e.Names.Name(r.Table)
 	}
-	if r.Priority != DefaultMetric(r.Dst) && r.Priority != 0 {
+	if r.Priority != DefaultMetric(r.Dst) {
 		s += fmt.Sprintf(" metric %d", r.Priority)
 	}
 	return s

@@ -80,9 +80,11 @@ type mns struct {
 	addrSeq uint64
 	routes  map[routeKey][]Route
 	nroutes int
-	rules   []Rule // ordered as the kernel lists them (family, then priority, then age)
-	neighs  map[neighKey]Neigh
-	wg      map[string]*WGDevice
+	// byDst indexes routes by table and destination, for nexthop lookups.
+	byDst  map[tableDst][]routeKey
+	rules  []Rule // ordered as the kernel lists them (family, then priority, then age)
+	neighs map[neighKey]Neigh
+	wg     map[string]*WGDevice
 }
 
 type maddr struct {
@@ -103,6 +105,11 @@ type routeKey struct {
 	priority uint32
 }
 
+type tableDst struct {
+	table uint32
+	dst   netip.Prefix
+}
+
 type neighKey struct {
 	link string
 	ip   netip.Addr
@@ -111,16 +118,22 @@ type neighKey struct {
 func keyOfAddr(a Addr) addrKey { return addrKey{a.Link, a.Prefix, a.Peer} }
 
 // keyOfRoute gives r's identity, normalized as the kernel does: table 0
-// is main, the prefix is masked, IPv6 metric 0 is 1024.
+// is main, the prefix is masked.
 func keyOfRoute(r Route) routeKey {
 	k := routeKey{table: r.Table, dst: r.Dst.Masked(), tos: r.TOS, priority: r.Priority}
 	if k.table == TableUnspec {
 		k.table = TableMain
 	}
-	if r.Dst.Addr().Is6() && k.priority == 0 {
-		k.priority = 1024
-	}
 	return k
+}
+
+// requestMetric is the metric a route request gets: IPv6 turns 0 into
+// 1024 (IP6_RT_PRIO_USER); the kernel's own IPv6 local routes have 0.
+func requestMetric(r Route) uint32 {
+	if r.Dst.Addr().Is6() && r.Priority == 0 {
+		return 1024
+	}
+	return r.Priority
 }
 
 // NewModel returns a Model holding only the Host namespace, fresh: lo down
@@ -136,6 +149,7 @@ func (m *Model) freshNS() *mns {
 		links:  map[string]*Link{},
 		addrs:  map[addrKey]*maddr{},
 		routes: map[routeKey][]Route{},
+		byDst:  map[tableDst][]routeKey{},
 		neighs: map[neighKey]Neigh{},
 		wg:     map[string]*WGDevice{},
 	}
@@ -813,8 +827,31 @@ func (n *mns) putRoute(r Route) {
 	if slices.ContainsFunc(n.routes[k], func(o Route) bool { return routeEqual(o, r) }) {
 		return
 	}
-	n.routes[k] = append(n.routes[k], r)
-	n.nroutes++
+	n.setRoutes(k, append(n.routes[k], r))
+}
+
+// setRoutes replaces the routes under key k, keeping the count and the
+// destination index current.
+func (n *mns) setRoutes(k routeKey, list []Route) {
+	old := len(n.routes[k])
+	n.nroutes += len(list) - old
+	td := tableDst{k.table, k.dst}
+	if len(list) == 0 {
+		delete(n.routes, k)
+		if old > 0 {
+			keys := slices.DeleteFunc(n.byDst[td], func(x routeKey) bool { return x == k })
+			if len(keys) == 0 {
+				delete(n.byDst, td)
+			} else {
+				n.byDst[td] = keys
+			}
+		}
+		return
+	}
+	n.routes[k] = list
+	if old == 0 {
+		n.byDst[td] = append(n.byDst[td], k)
+	}
 }
 
 func (n *mns) delRouteExact(r Route) {
@@ -822,32 +859,22 @@ func (n *mns) delRouteExact(r Route) {
 	list := n.routes[k]
 	for i, o := range list {
 		if routeEqual(o, r) {
-			list = slices.Delete(list, i, i+1)
-			n.nroutes--
-			break
+			n.setRoutes(k, slices.Delete(slices.Clone(list), i, i+1))
+			return
 		}
-	}
-	if len(list) == 0 {
-		delete(n.routes, k)
-	} else {
-		n.routes[k] = list
 	}
 }
 
 func (n *mns) filterRoutes(drop func(Route) bool) {
 	for k, list := range n.routes {
-		kept := list[:0]
+		kept := make([]Route, 0, len(list))
 		for _, r := range list {
-			if drop(r) {
-				n.nroutes--
-			} else {
+			if !drop(r) {
 				kept = append(kept, r)
 			}
 		}
-		if len(kept) == 0 {
-			delete(n.routes, k)
-		} else {
-			n.routes[k] = kept
+		if len(kept) != len(list) {
+			n.setRoutes(k, kept)
 		}
 	}
 }
@@ -975,27 +1002,26 @@ func routeEqual(a, b Route) bool {
 // reachable, as the kernel's fib_check_nh does: in table first, then in
 // the local and main tables. oif, when set, must match.
 func (n *mns) lookupNexthop(table uint32, gw netip.Addr, oif string) (Route, bool) {
-	tables := []uint32{table, TableLocal, TableMain, TableDefault}
-	for _, t := range tables {
-		best, found := Route{}, false
-		for k, list := range n.routes {
-			if k.table != t || !k.dst.Contains(gw) {
-				continue
+	for _, t := range []uint32{table, TableLocal, TableMain, TableDefault} {
+		for bits := gw.BitLen(); bits >= 0; bits-- {
+			p, _ := gw.Prefix(bits)
+			best, found := Route{}, false
+			for _, k := range n.byDst[tableDst{t, p}] {
+				for _, r := range n.routes[k] {
+					if (r.Type != RouteUnicast && r.Type != RouteLocal) || r.Scope < ScopeLink && gw.Is4() || r.Gateway.IsValid() {
+						continue
+					}
+					if oif != "" && r.Dev != oif {
+						continue
+					}
+					if !found || r.Priority < best.Priority {
+						best, found = r, true
+					}
+				}
 			}
-			for _, r := range list {
-				if (r.Type != RouteUnicast && r.Type != RouteLocal) || r.Scope < ScopeLink && gw.Is4() || r.Gateway.IsValid() {
-					continue
-				}
-				if oif != "" && r.Dev != oif {
-					continue
-				}
-				if !found || r.Dst.Bits() > best.Dst.Bits() || r.Dst.Bits() == best.Dst.Bits() && r.Priority < best.Priority {
-					best, found = r, true
-				}
+			if found {
+				return best, true
 			}
-		}
-		if found {
-			return best, true
 		}
 	}
 	return Route{}, false
@@ -1017,8 +1043,9 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 		(r.Src.IsValid() && r.Src.Is4() != r.Dst.Addr().Is4()) {
 		return kerr(op, ns, syscall.EINVAL, "invalid address family")
 	}
+	r.Priority = requestMetric(r)
 	k := keyOfRoute(r)
-	r.Table, r.Priority, r.Dst = k.table, k.priority, k.dst
+	r.Table, r.Dst = k.table, k.dst
 	if r.Type == 0 {
 		r.Type = RouteUnicast
 	}
@@ -1085,8 +1112,7 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 		list[0] = r
 		return nil
 	}
-	n.routes[k] = []Route{r}
-	n.nroutes++
+	n.setRoutes(k, []Route{r})
 	return nil
 }
 
@@ -1102,16 +1128,13 @@ func (m *Model) DelRoute(ns string, r Route) error {
 		return err
 	}
 	k := keyOfRoute(r)
+	if r.Dst.Addr().Is6() && r.Priority == 0 && len(n.routes[k]) == 0 {
+		k.priority = 1024 // IPv6 deletes without a metric match the default one
+	}
 	list := n.routes[k]
 	for i, o := range list {
 		if (r.Dev == "" || o.Dev == r.Dev) && (!r.Gateway.IsValid() || o.Gateway == r.Gateway) {
-			list = slices.Delete(list, i, i+1)
-			n.nroutes--
-			if len(list) == 0 {
-				delete(n.routes, k)
-			} else {
-				n.routes[k] = list
-			}
+			n.setRoutes(k, slices.Delete(slices.Clone(list), i, i+1))
 			return nil
 		}
 	}
@@ -1125,7 +1148,7 @@ func (n *mns) tableExists(t uint32) bool {
 	if t == TableMain || t == TableLocal || t == TableDefault {
 		return true
 	}
-	for k := range n.routes {
+	for k := range n.byDst {
 		if k.table == t {
 			return true
 		}

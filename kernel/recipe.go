@@ -421,7 +421,7 @@ func FormatRoute(r Route, names *TableNames) string {
 	if r.Table != TableMain && r.Table != TableUnspec {
 		b.WriteString(" table " + names.Name(r.Table))
 	}
-	if r.Priority != 0 && r.Priority != DefaultMetric(r.Dst) {
+	if r.Priority != DefaultMetric(r.Dst) {
 		fmt.Fprintf(&b, " metric %d", r.Priority)
 	}
 	if r.Src.IsValid() {
