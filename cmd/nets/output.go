@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nets-lang/nets/eval"
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
+)
+
+// output renders what run and plan did: change lines as they happen and
+// a summary on stderr, or, with --json, one JSON object on stdout (the
+// schema is documented in help.go, jsonSchema; keep the two in step).
+type output struct {
+	c     *cli
+	cmd   string // "run" or "plan"
+	json  bool
+	model bool
+	color bool
+
+	changes  []kernel.Change // seen through OnChange, in order
+	result   *eval.Result
+	deadline time.Time // run --confirm: when the changes revert
+}
+
+// jsonResult is the --json document.
+type jsonResult struct {
+	Command         string          `json:"command"`
+	Model           bool            `json:"model"`
+	Changed         bool            `json:"changed"`
+	Changes         []kernel.Change `json:"changes"`
+	ConfirmDeadline string          `json:"confirm_deadline,omitempty"`
+	Error           *jsonError      `json:"error"`
+}
+
+type jsonError struct {
+	Kind        string     `json:"kind"`
+	Message     string     `json:"message"`
+	RolledBack  bool       `json:"rolled_back"`
+	Diagnostics []jsonDiag `json:"diagnostics"`
+}
+
+type jsonDiag struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	EndLine int    `json:"end_line,omitempty"`
+	EndCol  int    `json:"end_col,omitempty"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// note prints an informational "nets: ..." line on stderr.
+func (o *output) note(format string, args ...any) {
+	o.c.errorf(format, args...)
+}
+
+// change is eval's OnChange: print the line at once (run prints each
+// change as it is applied).
+func (o *output) change(ch kernel.Change) {
+	o.changes = append(o.changes, ch)
+	if o.json {
+		return
+	}
+	line := eval.FormatChange(ch)
+	if o.color {
+		if col := markColor(ch.Mark); col != "" && len(line) > 0 {
+			line = col + line[:1] + colorReset + line[1:]
+		}
+	}
+	fmt.Fprintln(o.c.stdout, line)
+}
+
+// allChanges returns the changes to report.
+func (o *output) allChanges() []kernel.Change {
+	if o.result != nil && o.result.Changes != nil {
+		return o.result.Changes
+	}
+	if o.changes == nil {
+		return []kernel.Change{}
+	}
+	return o.changes
+}
+
+func (o *output) emit(doc jsonResult) {
+	doc.Command, doc.Model = o.cmd, o.model
+	if doc.Changes == nil {
+		doc.Changes = []kernel.Change{}
+	}
+	enc := json.NewEncoder(o.c.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		o.c.errorf("writing JSON: %v", err)
+	}
+}
+
+// invalid reports a recipe that does not parse or check: exit 1.
+func (o *output) invalid(err error, src sources) int {
+	if !o.json {
+		renderError(o.c.stderr, err, src)
+		return exitFail
+	}
+	o.emit(jsonResult{Error: errorDoc("invalid", err, false)})
+	return exitFail
+}
+
+// permission reports missing privileges in one line: exit 2.
+func (o *output) permission(msg string) int {
+	if o.json {
+		o.emit(jsonResult{Error: &jsonError{Kind: "permission", Message: msg, Diagnostics: []jsonDiag{}}})
+	} else {
+		o.c.errorf("%s", msg)
+	}
+	return exitUsage
+}
+
+// failed reports a run or plan that failed: the diagnostic (with the
+// kernel's own message as detail), then what became of the changes.
+func (o *output) failed(err error, src sources) int {
+	var ee *eval.Error
+	isEval := errors.As(err, &ee)
+	kind := "failed"
+	if errors.Is(err, context.Canceled) {
+		kind = "interrupted"
+	}
+	if o.json {
+		rolledBack := isEval && !ee.Plan && ee.UndoErr == nil
+		doc := jsonResult{Changes: o.allChanges(), Error: errorDoc(kind, err, rolledBack)}
+		doc.Changed = isEval && ee.UndoErr != nil
+		if isEval && ee.UndoErr != nil {
+			doc.Error.Message += "; " + firstLine(ee.UndoErr)
+		}
+		o.emit(doc)
+		return exitFail
+	}
+	if !isEval {
+		// Not a recipe error: the lock, an unrecovered journal, ...
+		renderError(o.c.stderr, err, src)
+		return exitFail
+	}
+	lookup := func(string) []byte { return nil }
+	if src != nil {
+		lookup = src.lookup
+	}
+	lang.Render(o.c.stderr, ee.Diagnostic, lookup(ee.Diagnostic.Pos.Filename))
+	for _, l := range strings.Split(ee.Summary(), "\n") {
+		o.c.errorf("%s", l)
+	}
+	return exitFail
+}
+
+// errorDoc describes err for JSON.
+func errorDoc(kind string, err error, rolledBack bool) *jsonError {
+	je := &jsonError{Kind: kind, RolledBack: rolledBack, Diagnostics: []jsonDiag{}}
+	var ee *eval.Error
+	var ds []lang.Diagnostic
+	if errors.As(err, &ee) {
+		ds = []lang.Diagnostic{ee.Diagnostic}
+	} else {
+		ds = diagnostics(err)
+	}
+	for _, d := range ds {
+		jd := jsonDiag{File: d.Pos.Filename, Line: d.Pos.Line, Col: d.Pos.Column,
+			Message: d.Msg, Hint: d.Hint, Detail: d.Detail}
+		if d.End.Line > 0 {
+			jd.EndLine, jd.EndCol = d.End.Line, d.End.Column
+		}
+		je.Diagnostics = append(je.Diagnostics, jd)
+	}
+	if len(ds) > 0 {
+		je.Message = ds[0].Error()
+	} else {
+		je.Message = firstLine(err)
+	}
+	return je
+}
+
+// done reports success: the summary line, or the JSON document. It
+// returns the exit status (plan --detailed-exitcode: 3 when changes are
+// pending).
+func (o *output) done(detailed bool) int {
+	changes := o.allChanges()
+	changed := len(changes) > 0
+	if o.json {
+		doc := jsonResult{Changed: changed, Changes: changes}
+		if !o.deadline.IsZero() {
+			doc.ConfirmDeadline = o.deadline.Format(time.RFC3339)
+		}
+		o.emit(doc)
+	} else {
+		n := len(changes)
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		switch {
+		case o.cmd == "plan" && !changed:
+			o.note("no changes")
+		case o.cmd == "plan":
+			o.note("%d change%s pending", n, plural)
+		case !changed:
+			o.note("nothing to do (0 changes)")
+		case o.model:
+			o.note("%d change%s applied to the in-memory model (this machine was not changed)", n, plural)
+		case !o.deadline.IsZero():
+			o.note("%d change%s applied; they revert at %s unless you run `nets confirm`",
+				n, plural, o.deadline.Local().Format(time.TimeOnly))
+		default:
+			o.note("%d change%s applied", n, plural)
+		}
+	}
+	if detailed && changed {
+		return exitPending
+	}
+	return exitOK
+}

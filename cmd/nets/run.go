@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nets-lang/nets/eval"
+	"github.com/nets-lang/nets/eval/txn"
+	"github.com/nets-lang/nets/eval/value"
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
+)
+
+// runOpts are the flags of run and plan.
+type runOpts struct {
+	ns       string
+	json     bool
+	model    bool
+	vars     varsFlag
+	wait     time.Duration
+	confirm  time.Duration
+	detailed bool
+}
+
+var (
+	runFlagOrder  = []string{"n", "json", "model", "var", "wait", "confirm"}
+	planFlagOrder = []string{"n", "json", "detailed-exitcode", "model", "var"}
+)
+
+func (o *runOpts) flags(cmd string) *flag.FlagSet {
+	fs := newFlags(cmd)
+	fs.StringVar(&o.ns, "n", "", "start the recipe inside the named network namespace `NS` (like ip -n NS)")
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stdout (schema above)")
+	fs.Var(&o.vars, "var", "define the recipe variable `NAME=VALUE` ($NAME, typed like a word: 3 is an int, 10.0.0.1 an address); repeatable")
+	if cmd == "run" {
+		fs.BoolVar(&o.model, "model", false, "run against an empty in-memory kernel instead of this machine's (changes nothing here)")
+		o.wait = txn.DefaultWait
+		fs.Var(durationFlag{&o.wait}, "wait", "how long to wait for another run to finish (`DURATION`)")
+		fs.Var(durationFlag{&o.confirm}, "confirm", "revert the changes after `DURATION` unless `nets confirm` is run first")
+	} else {
+		fs.BoolVar(&o.model, "model", false, "plan against an empty in-memory kernel instead of this machine's live state")
+		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when nothing would change and 3 when changes are pending")
+	}
+	return fs
+}
+
+func (c *cli) cmdRun(args []string) int  { return c.runOrPlan("run", args) }
+func (c *cli) cmdPlan(args []string) int { return c.runOrPlan("plan", args) }
+
+// runOrPlan implements run and plan: they share flags, loading,
+// checking, kernel setup and rendering.
+func (c *cli) runOrPlan(cmd string, args []string) int {
+	plan := cmd == "plan"
+	var o runOpts
+	pos, err := parseFlags(o.flags(cmd), args)
+	if err != nil {
+		return c.flagErr(cmd, err)
+	}
+	switch {
+	case len(pos) == 0:
+		return c.usage(cmd, errors.New("no recipe file given (use - for stdin)"))
+	case len(pos) > 1:
+		return c.usage(cmd, fmt.Errorf("one recipe file at a time (got %d: %s, %s ...)", len(pos), pos[0], pos[1]))
+	case o.confirm > 0 && o.model:
+		return c.usage(cmd, errors.New("--confirm cannot be combined with --model (nothing would be left to revert)"))
+	}
+	out := &output{c: c, cmd: cmd, json: o.json, model: o.model, color: !o.json && c.useColor()}
+
+	// Parse and check: errors are rendered and nothing runs.
+	r, err := c.loadRecipe(pos[0])
+	if err != nil {
+		var src sources
+		if r != nil {
+			src = r.src
+		}
+		return out.invalid(err, src)
+	}
+	if ds := lang.Check(r.file, checkOptions(o.vars.names)); len(ds) > 0 {
+		return out.invalid(ds, r.src)
+	}
+	vars := map[string]value.Value{}
+	for _, n := range o.vars.names {
+		vars[n] = value.FromWord(o.vars.values[n])
+	}
+	names, err := kernel.LoadTableNames(tablesDir)
+	if err != nil {
+		names = nil // eval falls back to reading them itself and reports the error
+	}
+
+	// The kernel: this machine's (over netlink), or an empty model.
+	var k kernel.Kernel
+	if o.model {
+		out.note("--model: %s against an empty in-memory kernel; this machine's network is not touched", map[bool]string{true: "planning", false: "running"}[plan])
+		k = kernel.NewModel()
+	} else {
+		if !plan && !hasNetAdmin() {
+			return out.permission(privilegeMsg("nets run") + " (or try it with --model)")
+		}
+		nl, err := kernel.NewNetlink(kernel.NetlinkOptions{})
+		if err != nil {
+			if isPermission(err) {
+				return out.permission(privilegeMsg("nets " + cmd))
+			}
+			return out.failed(fmt.Errorf("cannot open the kernel's netlink interface: %w", err), nil)
+		}
+		defer nl.Close()
+		k = nl
+	}
+
+	// print, show and exec output: stdout, unless stdout carries JSON.
+	progOut := c.stdout
+	if o.json {
+		progOut = c.stderr
+	}
+	recipePath := r.name
+	if r.name != stdinName {
+		if abs, err := filepath.Abs(r.name); err == nil {
+			recipePath = abs
+		}
+	}
+	eo := eval.Options{
+		Kernel:   k,
+		NS:       o.ns,
+		Vars:     vars,
+		Stdout:   progOut,
+		Stderr:   c.stderr,
+		Getenv:   c.getenv,
+		Tables:   names,
+		OnChange: out.change,
+		Tx: txn.Options{
+			JournalDir: c.journalDir(),
+			Wait:       o.wait,
+			Recipe:     recipePath,
+			Version:    versionString(),
+			NoJournal:  o.model, // the model vanishes with the process: nothing to journal
+		},
+	}
+	if o.wait == 0 {
+		eo.Tx.Wait = -1 // --wait 0: do not wait at all (txn's 0 means its default)
+	}
+	var deadline time.Time
+	if o.confirm > 0 {
+		deadline = time.Now().Add(o.confirm)
+		eo.Hold = deadline
+	}
+
+	ctx, stop := c.signalContext()
+	defer stop()
+	var res *eval.Result
+	if plan {
+		res, err = eval.Plan(ctx, r.file, eo)
+	} else {
+		res, err = eval.Run(ctx, r.file, eo)
+	}
+	if res != nil {
+		out.result = res
+	}
+	if err != nil {
+		if !plan && errors.Is(err, kernel.ErrPerm) && nothingLeft(err) {
+			return out.permission(privilegeMsg("nets run") + fmt.Sprintf(" (%v)", firstLine(err)))
+		}
+		return out.failed(err, r.src)
+	}
+	if res.Held != nil {
+		// --confirm: the changes stay until the waiter reverts them.
+		if err := c.startWaiter(eo.Tx.JournalDir, res.Held.ID); err != nil {
+			c.errorf("cannot start the process that would revert the changes: %v", err)
+			n, rerr := txn.Recover(k, eo.Tx)
+			if rerr != nil {
+				c.errorf("reverting now failed too: %v", rerr)
+			} else {
+				c.errorf("reverted now instead (%d step(s) undone)", n)
+			}
+			return exitFail
+		}
+		out.deadline = res.Held.Deadline
+	}
+	return out.done(o.detailed)
+}
+
+// nothingLeft reports whether a failed run left nothing changed: the
+// rollback succeeded (or nothing had been changed).
+func nothingLeft(err error) bool {
+	var ee *eval.Error
+	if errors.As(err, &ee) {
+		return ee.UndoErr == nil
+	}
+	return true
+}
+
+// signalContext returns a context cancelled by SIGINT, SIGTERM or SIGHUP:
+// the run then stops and rolls back. The signals stay caught until stop
+// is called, so a second Ctrl-C cannot interrupt the rollback.
+func (c *cli) signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(c.stderr, "nets: %v: stopping and rolling back\n", s)
+			cancel(fmt.Errorf("interrupted by %v", s))
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(sigs)
+		cancel(nil)
+	}
+}
+
+// signalIgnoreHUP makes the process ignore SIGHUP (the confirm waiter).
+func signalIgnoreHUP() { signal.Ignore(syscall.SIGHUP) }
+
+func firstLine(err error) string {
+	s := err.Error()
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
