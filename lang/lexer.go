@@ -18,7 +18,7 @@ import (
 var lexDef = lexer.MustStateful(lexer.Rules{
 	"Root": {
 		{Name: "Comment", Pattern: `#[^\n]*`},
-		{Name: "Cont", Pattern: `\\\r?\n`},
+		{Name: "Cont", Pattern: `\\[ \t]*\r?\n`},
 		{Name: "NL", Pattern: `\r?\n`},
 		{Name: "Space", Pattern: `[ \t\r\f\v]+`},
 		{Name: "Quote", Pattern: `"`, Action: lexer.Push("String")},

@@ -290,6 +290,10 @@ func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 	t := p.peek()
 	switch {
 	case t.k == tNL || p.isOp(t, ";") || t.k == tEOF || (inBlock && p.isOp(t, ">")):
+	case p.isOp(t, "<") || p.isOp(t, ">"):
+		p.errorHint(t.pos, t.end, "outside brackets < and > delimit blocks; write the comparison in parentheses: ($a "+t.v+" $b)",
+			"unexpected %s at end of statement", describe(t))
+		panic(bailout{})
 	default:
 		p.fail(t, "unexpected %s at end of statement", describe(t))
 	}
