@@ -818,3 +818,22 @@ func TestV6MetricZeroIs1024(t *testing.T) {
 	has(t, out, `proto kernel metric 256`)
 	hasNot(t, out, `metric 1024`)
 }
+
+// TestVethPeerInUnnamedNamespace reads a veth whose peer lives in a
+// namespace that has no name (any more): its PeerNetns is "?".
+func TestVethPeerInUnnamedNamespace(t *testing.T) {
+	k, _ := ktest.New(t)
+	b := ktest.NewNS(t)
+	must(t, k.AddNamespace(b))
+	f, err := os.Open(filepath.Join("/run/netns", b))
+	must(t, err)
+	defer f.Close() // keeps the namespace alive after its name is gone
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "u0", Kind: kernel.KindVeth, Veth: &kernel.Veth{Peer: "u1", PeerNetns: b}}))
+	if out, err := exec.Command("ip", "netns", "del", b).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del: %v %s", err, out)
+	}
+	l := findLink(t, k, kernel.Host, "u0")
+	if l.Veth == nil || l.Veth.PeerNetns != "?" {
+		t.Errorf("u0 veth %+v, want PeerNetns ?", l.Veth)
+	}
+}
