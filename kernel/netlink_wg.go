@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mdlayher/genetlink"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -200,6 +201,26 @@ func (n *Netlink) staleToNotFound(name string, err error) error {
 	_, _ = wgdev.RemoveStale(n.wgOpts())
 	return fmt.Errorf("userspace WireGuard device %s is dead (its UAPI socket refused the connection; removed): %w",
 		name, fs.ErrNotExist)
+}
+
+// KernelHasWireGuard reports whether the running kernel has WireGuard
+// (built in, loaded, or loadable on demand): whether `link X type
+// wireguard` makes a kernel device rather than a userspace one. It asks
+// for the "wireguard" generic netlink family, which loads the module
+// when it is available, exactly as wgctrl decides.
+func KernelHasWireGuard() (bool, error) {
+	c, err := genetlink.Dial(nil)
+	if err != nil {
+		return false, &Error{Op: "probe wireguard module", Err: err}
+	}
+	defer c.Close()
+	if _, err := c.GetFamily(unix.WG_GENL_NAME); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, &Error{Op: "probe wireguard module", Err: err}
+	}
+	return true, nil
 }
 
 // nonDefaultDir refuses to work through wgctrl on userspace devices whose

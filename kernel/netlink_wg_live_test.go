@@ -403,3 +403,16 @@ func TestWireGuardFullTunnelFwmark(t *testing.T) {
 	must(t, k.DelNamespace(b))
 	noHelpers(t)
 }
+
+// TestKernelHasWireGuard: the probe agrees with what the kernel does
+// when asked for a wireguard link.
+func TestKernelHasWireGuard(t *testing.T) {
+	_, ns := ktest.New(t)
+	inKernel, err := kernel.KernelHasWireGuard()
+	must(t, err)
+	_, ipErr := ktest.TryIP(ns, "link", "add", "wgprobe", "type", "wireguard")
+	if inKernel != (ipErr == nil) {
+		t.Errorf("KernelHasWireGuard() = %v, but ip link add type wireguard: %v", inKernel, ipErr)
+	}
+	t.Logf("kernel WireGuard: %v", inKernel)
+}
