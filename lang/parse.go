@@ -85,6 +85,10 @@ func parse(filename string, src []byte) (f *File, p *parser) {
 				Msg: fmt.Sprintf("internal parser error: %v", r)})
 		}
 	}()
+	if len(src) >= 3 && src[0] == 0xef && src[1] == 0xbb && src[2] == 0xbf {
+		// A UTF-8 byte order mark is blanked out, keeping offsets.
+		src = append([]byte("   "), src[3:]...)
+	}
 	toks, err := lex(filename, src)
 	if err != nil {
 		p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()})

@@ -69,3 +69,33 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripTricky covers printer corner cases: comments inside
+// expressions and between if and else, escapes, nested interpolation,
+// unary minus, wrapped lines.
+func TestRoundTripTricky(t *testing.T) {
+	for _, src := range []string{
+		"let x = [1, # one\n 2]\nprint $x\n",
+		"if $x < print 1 >\n# between\nelse < print 2 >\n",
+		"print \"a\\$b $ \\${x} ${\"in${1}ner\"}\"\n",
+		"let x = - 5\nlet y = -5\nlet z = - -$x\nlet w = -(1 + 2)\n",
+		"let x = a${b}c${d}\nlet y = ${x}.y\n",
+		"in netns a < # c1\n  # c2\n>\n",
+		"wireguard w < peer k < > >\n",
+		"def f() < >  # trailing\nf()\n",
+		"let r = {a:1, b: {c:2}}\nprint $r.b.c\n",
+		"print ($a > 1) and (($b < 2) or not $c)\n",
+		"print (1 + 2) * 3 - (4 - 5)\n",
+		"for i in [1, 2] < for $j in [3] < print \"${$i}${$j}\" > >\n",
+		"exec sh -c \"a;b\" x=1,2 +y\n",
+		"link a \\\n  up  # t\n",
+		"rule from 10.0.0.0/8 to 192.168.0.0/16 iif eth0 oif eth1 fwmark 0x1/0xff ipproto tcp sport 1000-2000 dport 443 uidrange 1000-1999 goto 100 priority 10  # long\n",
+		"allowed-ips 10.0.0.0/8, fd00::/64\n",
+		"print [1, 2][0]\nprint f(1)[0].x\n",
+		"let a = \"x\"\n\n\n\nlet b = 2\n",
+		"#only a comment",
+		"",
+	} {
+		roundTrip(t, "tricky", []byte(src))
+	}
+}
