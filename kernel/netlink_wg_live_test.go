@@ -59,7 +59,7 @@ func noHelpers(t *testing.T) {
 // DelNamespace stop the helper.
 func TestWireGuardUserspaceLink(t *testing.T) {
 	k, ns := ktest.New(t)
-	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgu0", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgu0", Kind: kernel.KindWireGuard, Userspace: true}))
 	l := findLink(t, k, kernel.Host, "wgu0")
 	if l.Kind != kernel.KindWireGuard || !l.Userspace || l.Tun != nil {
 		t.Errorf("wgu0 reads back as kind %q userspace %v tun %+v", l.Kind, l.Userspace, l.Tun)
@@ -147,7 +147,7 @@ func TestWireGuardUserspaceLink(t *testing.T) {
 	kernelErr(t, err, kernel.ErrNotFound, 0)
 	kernelErr(t, k.ConfigureWireGuard(b, "wgu0", kernel.WGConfig{ListenPort: &port}), kernel.ErrNotFound, 0)
 	// ... and cannot have one: names are unique host-wide.
-	err = k.AddLink(b, kernel.Link{Name: "wgu0", Kind: kernel.KindWireGuard})
+	err = k.AddLink(b, kernel.Link{Name: "wgu0", Kind: kernel.KindWireGuard, Userspace: true})
 	kernelErr(t, err, kernel.ErrExist, 0)
 	if !strings.Contains(err.Error(), "unique host-wide") || !strings.Contains(err.Error(), "namespace "+ns) {
 		t.Errorf("clash error does not explain itself: %v", err)
@@ -175,7 +175,7 @@ func TestWireGuardUserspaceLink(t *testing.T) {
 	}
 
 	// DelNamespace stops the helpers inside it.
-	must(t, k.AddLink(b, kernel.Link{Name: "wgu1", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(b, kernel.Link{Name: "wgu1", Kind: kernel.KindWireGuard, Userspace: true}))
 	if l := findLink(t, k, b, "wgu1"); !l.Userspace {
 		t.Errorf("wgu1 in %s not userspace: %+v", b, l)
 	}
@@ -238,7 +238,7 @@ func TestWireGuardTunnel(t *testing.T) {
 	// Both ends are configured before either link goes up, so the first
 	// handshake is not lost.
 	for _, e := range ends {
-		must(t, k.AddLink(e.ns, kernel.Link{Name: e.dev, Kind: kernel.KindWireGuard}))
+		must(t, k.AddLink(e.ns, kernel.Link{Name: e.dev, Kind: kernel.KindWireGuard, Userspace: true}))
 		ep := netip.MustParseAddrPort(e.endpoint)
 		must(t, k.ConfigureWireGuard(e.ns, e.dev, kernel.WGConfig{
 			PrivateKey: &e.priv, ListenPort: &e.port, ReplacePeers: true,
@@ -292,8 +292,8 @@ func TestWireGuardTunnel(t *testing.T) {
 // used anew.
 func TestWireGuardKilledHelper(t *testing.T) {
 	k, _ := ktest.New(t)
-	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard}))
-	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk1", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard, Userspace: true}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk1", Kind: kernel.KindWireGuard, Userspace: true}))
 	h, err := wgdev.Lookup("wgk0", wgdev.Options{})
 	must(t, err)
 	if h.PID <= 0 {
@@ -322,7 +322,7 @@ func TestWireGuardKilledHelper(t *testing.T) {
 		t.Errorf("wg show after cleanup: %v\n%s", err, out)
 	}
 	has(t, out, `interface: wgk1`)
-	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgk0", Kind: kernel.KindWireGuard, Userspace: true}))
 	must(t, k.DelLink(kernel.Host, "wgk0"))
 	must(t, k.DelLink(kernel.Host, "wgk1"))
 	noHelpers(t)
@@ -354,8 +354,8 @@ func TestWireGuardFullTunnelFwmark(t *testing.T) {
 	privA, privB := newKey(t), newKey(t)
 	portA, portB, mark := 51820, 51821, uint32(51820)
 	epA, epB := netip.MustParseAddrPort("192.0.2.1:51820"), netip.MustParseAddrPort("198.51.100.2:51821")
-	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgfa", Kind: kernel.KindWireGuard}))
-	must(t, k.AddLink(b, kernel.Link{Name: "wgfb", Kind: kernel.KindWireGuard}))
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgfa", Kind: kernel.KindWireGuard, Userspace: true}))
+	must(t, k.AddLink(b, kernel.Link{Name: "wgfb", Kind: kernel.KindWireGuard, Userspace: true}))
 	must(t, k.ConfigureWireGuard(kernel.Host, "wgfa", kernel.WGConfig{PrivateKey: &privA, ListenPort: &portA,
 		FirewallMark: &mark, Peers: []kernel.WGPeerConfig{{PublicKey: pubKey(privB), Endpoint: &epB,
 			AllowedIPs: []netip.Prefix{pfx("0.0.0.0/0")}}}}))
@@ -415,4 +415,27 @@ func TestKernelHasWireGuard(t *testing.T) {
 		t.Errorf("KernelHasWireGuard() = %v, but ip link add type wireguard: %v", inKernel, ipErr)
 	}
 	t.Logf("kernel WireGuard: %v", inKernel)
+	if ipErr == nil {
+		ktest.IP(t, ns, "link", "del", "wgprobe")
+	}
+}
+
+// TestWireGuardAutoFallback: a wireguard link without Userspace is a
+// kernel device where the kernel can, a userspace one where it cannot.
+func TestWireGuardAutoFallback(t *testing.T) {
+	k, _ := ktest.New(t)
+	inKernel, err := kernel.KernelHasWireGuard()
+	must(t, err)
+	must(t, k.AddLink(kernel.Host, kernel.Link{Name: "wgauto", Kind: kernel.KindWireGuard}))
+	l := findLink(t, k, kernel.Host, "wgauto")
+	if l.Kind != kernel.KindWireGuard || l.Userspace == inKernel {
+		t.Errorf("wgauto: kind %q userspace %v, kernel WireGuard %v", l.Kind, l.Userspace, inKernel)
+	}
+	d, err := k.WireGuard(kernel.Host, "wgauto")
+	must(t, err)
+	if d.Userspace == inKernel {
+		t.Errorf("device userspace %v, kernel WireGuard %v", d.Userspace, inKernel)
+	}
+	must(t, k.DelLink(kernel.Host, "wgauto"))
+	noHelpers(t)
 }
