@@ -176,6 +176,11 @@ func (n *Netlink) conn(ns string) (*nsConn, error) {
 	} else {
 		var err error
 		if f, err = n.OpenNS(ns); err != nil {
+			if errors.Is(err, ErrNoNetns) {
+				// Deleted behind our back (ip netns del): drop the
+				// socket, which would keep the namespace alive.
+				n.forget(ns)
+			}
 			return nil, err
 		}
 		if id, err = netns.IDOf(f); err != nil {

@@ -837,3 +837,29 @@ func TestVethPeerInUnnamedNamespace(t *testing.T) {
 		t.Errorf("u0 veth %+v, want PeerNetns ?", l.Veth)
 	}
 }
+
+// TestNamespaceDeletedByIPIsReleased deletes a namespace with `ip netns
+// del` while Netlink has a socket in it: the next use reports
+// ErrNoNetns and drops the socket, so the namespace really goes away
+// (its veth peer in Host disappears).
+func TestNamespaceDeletedByIPIsReleased(t *testing.T) {
+	k, ns := ktest.New(t)
+	b := ktest.NewNS(t)
+	must(t, k.AddNamespace(b))
+	must(t, k.AddLink(b, kernel.Link{Name: "r0", Kind: kernel.KindVeth, Veth: &kernel.Veth{Peer: "r1", PeerNetns: kernel.HostName}}))
+	if _, err := k.Links(b); err != nil { // a socket in b now exists
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "netns", "del", b).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del: %v %s", err, out)
+	}
+	_, err := k.Links(b)
+	kernelErr(t, err, kernel.ErrNoNetns, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Contains(ktest.IP(t, ns, "link"), "r1@") {
+		if time.Now().After(deadline) {
+			t.Fatal("the namespace outlived its name: r1 still in host")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
