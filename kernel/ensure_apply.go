@@ -22,6 +22,24 @@ type op struct {
 	// are read again after it. nil: the call is replayed on the cache.
 	volatile []string
 	fn       func(e *Ensurer, s *Step) error
+	// route describes a single route change, so that ApplyAll can send
+	// runs of them to a RouteBatcher.
+	route *RouteOp
+}
+
+// RouteOp is one route change in a batch.
+type RouteOp struct {
+	Del     bool // delete Route (by identity, Dev and Gateway when set)
+	Replace bool // add with replace
+	Route   Route
+}
+
+// RouteBatcher is implemented by kernels that can send many route
+// changes of one namespace at once (pipelined netlink requests).
+// RouteBatch applies ops in order and stops at the first failure,
+// returning its index and error; on success it returns len(ops), nil.
+type RouteBatcher interface {
+	RouteBatch(ns string, ops []RouteOp) (int, error)
 }
 
 // Ensurer turns Wants into Steps against a Kernel and applies them.
@@ -187,6 +205,50 @@ func (e *Ensurer) Apply(s *Step) error {
 	}
 	s.ops = nil
 	return nil
+}
+
+// ApplyAll applies steps in order, as Apply on each would. When the
+// kernel is a RouteBatcher, consecutive steps that are each a single
+// route change in the same namespace go to it as one batch. It returns
+// how many steps were applied completely; on failure, the error is that
+// of step steps[n].
+func (e *Ensurer) ApplyAll(steps []*Step) (int, error) {
+	rb, batching := e.k.(RouteBatcher)
+	for i := 0; i < len(steps); {
+		j := i
+		if batching {
+			for j < len(steps) && len(steps[j].ops) == 1 && steps[j].ops[0].route != nil && steps[j].ops[0].ns == steps[i].ops[0].ns {
+				j++
+			}
+		}
+		if j-i < 2 {
+			if err := e.Apply(steps[i]); err != nil {
+				return i, err
+			}
+			i++
+			continue
+		}
+		ns := steps[i].ops[0].ns
+		ops := make([]RouteOp, j-i)
+		for x := i; x < j; x++ {
+			ops[x-i] = *steps[x].ops[0].route
+		}
+		n, err := rb.RouteBatch(ns, ops)
+		for x := i; x < i+n && x < j; x++ {
+			if !e.direct && e.loaded[ns] {
+				if cerr := steps[x].ops[0].do(e.cache); cerr != nil {
+					e.Invalidate(ns)
+				}
+			}
+			steps[x].ops = nil
+		}
+		if err != nil {
+			e.Invalidate(ns)
+			return i + n, err
+		}
+		i = j
+	}
+	return len(steps), nil
 }
 
 // Ensure prepares and applies w.
@@ -1066,7 +1128,7 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 		}
 		s.change('-', ns, FormatRoute(cur, e.Names))
 		s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur, Set: routeAll}}}
-		s.ops = append(s.ops, op{ns: ns, do: func(k Kernel) error { return k.DelRoute(ns, cur) }})
+		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Del: true, Route: cur}, do: func(k Kernel) error { return k.DelRoute(ns, cur) }})
 		return nil
 	}
 	for _, c := range cands {
@@ -1077,13 +1139,13 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 	if len(cands) == 0 {
 		s.change('+', ns, FormatRoute(r, e.Names))
 		s.Inverse = []Want{{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}}}
-		s.ops = append(s.ops, op{ns: ns, do: func(k Kernel) error { return k.AddRoute(ns, r, false) }})
+		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, false) }})
 		return nil
 	}
 	cur := cands[0]
 	s.change('~', ns, e.routeIdentity(r)+" "+routeAttrs(cur)+" -> "+routeAttrs(r))
 	s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur, Set: routeAll}}}
-	s.ops = append(s.ops, op{ns: ns, do: func(k Kernel) error { return k.AddRoute(ns, r, true) }})
+	s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Replace: true, Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, true) }})
 	return nil
 }
 

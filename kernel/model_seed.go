@@ -3,7 +3,6 @@ package kernel
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -78,11 +77,11 @@ func (m *Model) Load(k Kernel, ns string) error {
 			continue
 		}
 		d, err := k.WireGuard(ns, l.Name)
-		if errors.Is(err, ErrNotFound) {
-			continue // a wireguard link whose device nobody serves
-		}
 		if err != nil {
-			return err
+			// A wireguard link whose device cannot be read (nobody
+			// serves it, a stale socket): the link is still copied;
+			// ensuring its configuration reads it again and reports.
+			continue
 		}
 		d = cloneWG(d)
 		wg[l.Name] = &d
