@@ -281,6 +281,30 @@ func TestWireGuardTunnel(t *testing.T) {
 		}
 	}
 
+	// Applying the same configuration again (what a second run's
+	// ensure may send; no ReplacePeers) keeps the session: same
+	// handshake, counters not reset, traffic flows without a new
+	// handshake.
+	before, err := k.WireGuard(kernel.Host, "wgta")
+	must(t, err)
+	e := ends[0]
+	ep := netip.MustParseAddrPort(e.endpoint)
+	must(t, k.ConfigureWireGuard(e.ns, e.dev, kernel.WGConfig{
+		PrivateKey: &e.priv, ListenPort: &e.port,
+		Peers: []kernel.WGPeerConfig{{PublicKey: e.peer, PresharedKey: &psk, Endpoint: &ep,
+			ReplaceAllowedIPs: true, AllowedIPs: []netip.Prefix{pfx(e.remote)}}},
+	}))
+	out, err = run(t, k, kernel.Host, "ping", "-c", "1", "-W", "1", "10.200.0.2")
+	if err != nil {
+		t.Errorf("ping right after re-applying the configuration: %v\n%s", err, out)
+	}
+	after, err := k.WireGuard(kernel.Host, "wgta")
+	must(t, err)
+	if !after.Peers[0].LastHandshake.Equal(before.Peers[0].LastHandshake) || after.Peers[0].RxBytes <= before.Peers[0].RxBytes {
+		t.Errorf("re-applying the same configuration reset the session: handshake %v → %v, rx %d → %d",
+			before.Peers[0].LastHandshake, after.Peers[0].LastHandshake, before.Peers[0].RxBytes, after.Peers[0].RxBytes)
+	}
+
 	must(t, k.DelLink(kernel.Host, "wgta"))
 	must(t, k.DelNamespace(b)) // stops wgtb's helper
 	noHelpers(t)
