@@ -123,6 +123,8 @@ var errorTests = []struct {
 	{"in netns a/b < >", `1:10: "a/b" is not a valid namespace name`},
 	{"netns a b", "1:9: netns takes no further arguments\n  hint: usage: netns NAME"},
 	{"peer abc < >", "1:1: peer is only allowed inside a wireguard block"},
+	{"del peer abc", "1:5: peer is only allowed inside a wireguard block"},
+	{"wireguard w < del peer abc >", `1:24: "abc" is not a WireGuard key (32 bytes, base64)`},
 	{"wireguard wg0 < link x up >", "1:17: link is not allowed inside a wireguard block"},
 	{"wireguard wg0 < listen-port 70000 >", "1:29: 70000 is out of range (0 to 65535)"},
 	{"wireguard wg0 < peer genkey() < endpoint 2001:db8::1:51820 > >", `1:42: "2001:db8::1:51820" is not an endpoint (HOST:PORT or [IPv6]:PORT)`},

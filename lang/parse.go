@@ -36,7 +36,8 @@ type parser struct {
 	nlSkip   int    // > 0 inside ( [ { ${ where newlines are insignificant
 	ctx      string // NetStmt.Parent for statements parsed now
 	depth    int
-	atEOF    bool // an error was caused by running out of input
+	blocks   int  // open < > blocks
+	atEOF    bool // input ended inside an unfinished construct
 	comments []*Comment
 }
 
@@ -182,7 +183,8 @@ func (p *parser) errorHint(pos, end Position, hint, format string, args ...any) 
 
 // fail reports an error at t and unwinds to the statement loop.
 func (p *parser) fail(t tok, format string, args ...any) {
-	if t.k == tEOF {
+	if t.k == tEOF && (p.nlSkip > 0 || p.blocks > 0) {
+		// Input ended inside an open bracket or block: more may come.
 		p.atEOF = true
 	}
 	p.errorAt(t.pos, t.end, format, args...)
@@ -269,15 +271,15 @@ func (p *parser) stmts(inBlock bool) []Stmt {
 func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 	start := p.i
 	saved := struct {
-		nl, depth int
-		ctx       string
-	}{p.nlSkip, p.depth, p.ctx}
+		nl, depth, blocks int
+		ctx               string
+	}{p.nlSkip, p.depth, p.blocks, p.ctx}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(bailout); !ok {
 				panic(r)
 			}
-			p.nlSkip, p.depth, p.ctx = saved.nl, saved.depth, saved.ctx
+			p.nlSkip, p.depth, p.blocks, p.ctx = saved.nl, saved.depth, saved.blocks, saved.ctx
 			if len(p.diags) > maxErrors {
 				p.i = len(p.toks) - 1 // stop: too many errors
 				s = nil
@@ -385,7 +387,7 @@ func (p *parser) stmt() Stmt {
 		case "del":
 			p.next()
 			v := p.peek()
-			if v.k != tWord || !IsVerb(p.ctx, v.v) {
+			if v.k != tWord || !(IsVerb(p.ctx, v.v) || IsVerb("", v.v) || IsVerb("wireguard", v.v) || IsVerb("peer", v.v)) {
 				p.verbError(v, true)
 			}
 			return p.netStmt(t.pos, true)
@@ -499,6 +501,9 @@ func (p *parser) ifStmt() *If {
 	if p.isWord(p.toks[j], "else") {
 		p.i = j
 		p.next()
+		if p.peek().k == tEOF {
+			p.atEOF = true // `else` at the end of the input: the REPL waits
+		}
 		if p.plainWord("if") {
 			s.ElseIf = p.ifStmt()
 		} else {
@@ -700,7 +705,9 @@ func (p *parser) block() *Block {
 	defer p.leave()
 	saved := p.nlSkip
 	p.nlSkip = 0
+	p.blocks++
 	b := &Block{Stmts: p.stmts(true)}
+	p.blocks--
 	p.nlSkip = saved
 	t := p.peek()
 	if !p.isOp(t, ">") {
