@@ -363,20 +363,20 @@ func (p *parser) stmt() Stmt {
 			return p.include()
 		case "print":
 			p.next()
-			v := p.expr(false)
+			v := p.expr()
 			return &Print{Span: span(t.pos, p.prevEnd()), Value: v}
 		case "assert":
 			p.next()
-			c := p.expr(false)
+			c := p.expr()
 			var msg Expr
 			if p.isOp(p.peek(), ",") {
 				p.next()
-				msg = p.expr(false)
+				msg = p.expr()
 			}
 			return &Assert{Span: span(t.pos, p.prevEnd()), Cond: c, Msg: msg}
 		case "fail":
 			p.next()
-			m := p.expr(false)
+			m := p.expr()
 			return &Fail{Span: span(t.pos, p.prevEnd()), Msg: m}
 		case "exec":
 			return p.exec()
@@ -449,7 +449,7 @@ func (p *parser) letSet() Stmt {
 	kw := p.next()
 	name := p.bindName(kw.v)
 	p.expectOp("=")
-	v := p.expr(false)
+	v := p.expr()
 	sp := span(kw.pos, p.prevEnd())
 	if kw.v == "let" {
 		return &Let{Span: sp, Name: name, Value: v}
@@ -491,7 +491,7 @@ func (p *parser) ifStmt() *If {
 	kw := p.next()
 	p.enter()
 	defer p.leave()
-	s := &If{Cond: p.expr(true)}
+	s := &If{Cond: p.expr()}
 	s.Then = p.block()
 	// `else` may follow on the same line or the next one.
 	j := p.i
@@ -521,7 +521,7 @@ func (p *parser) forStmt() *For {
 		p.unexpected(p.peek(), "\"in\"")
 	}
 	p.next()
-	s.Iter = p.expr(true)
+	s.Iter = p.expr()
 	s.Body = p.block()
 	s.Span = span(kw.pos, p.prevEnd())
 	return s

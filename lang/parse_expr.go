@@ -18,16 +18,15 @@ import (
 //
 // Outside brackets a bare `<` or `>` opens or closes a block, so the
 // comparisons < and > are only recognised inside ( ), [ ], { }, call
-// arguments and ${ }; <=, >=, == and != work everywhere. (header is kept for
-// callers' documentation: the if/for header expressions.)
+// arguments and ${ } (where nlSkip > 0); <=, >=, == and != work everywhere.
 
-func (p *parser) expr(header bool) Expr {
+func (p *parser) expr() Expr {
 	p.enter()
 	defer p.leave()
-	x := p.and(header)
+	x := p.and()
 	for p.plainWord("or") {
 		op := p.next()
-		y := p.and(header)
+		y := p.and()
 		x = binary(op, x, y)
 	}
 	return x
@@ -39,29 +38,29 @@ func binary(op tok, x, y Expr) Expr {
 	return &Binary{Span: span(xp, ye), Op: op.v, OpPos: op.pos, X: x, Y: y}
 }
 
-func (p *parser) and(header bool) Expr {
-	x := p.not(header)
+func (p *parser) and() Expr {
+	x := p.not()
 	for p.plainWord("and") {
 		op := p.next()
-		y := p.not(header)
+		y := p.not()
 		x = binary(op, x, y)
 	}
 	return x
 }
 
-func (p *parser) not(header bool) Expr {
+func (p *parser) not() Expr {
 	if p.plainWord("not") {
 		op := p.next()
 		p.enter()
 		defer p.leave()
-		x := p.not(header)
+		x := p.not()
 		_, end := x.Bounds()
 		return &Unary{Span: span(op.pos, end), Op: "not", X: x}
 	}
-	return p.cmp(header)
+	return p.cmp()
 }
 
-func (p *parser) cmp(header bool) Expr {
+func (p *parser) cmp() Expr {
 	x := p.add()
 	t := p.peek()
 	isCmp := t.k == tOp && (t.v == "==" || t.v == "!=" || t.v == "<=" || t.v == ">=" ||
@@ -129,7 +128,7 @@ func (p *parser) postfix() Expr {
 			}
 			p.next()
 			p.nlSkip++
-			idx := p.expr(false)
+			idx := p.expr()
 			p.nlSkip--
 			end := p.closeOp("]", t)
 			x = &Index{Span: span(xp, end.end), X: x, Index: idx}
@@ -189,7 +188,7 @@ func (p *parser) primary() Expr {
 	case p.isOp(t, "("):
 		p.next()
 		p.nlSkip++
-		x := p.expr(false)
+		x := p.expr()
 		p.nlSkip--
 		end := p.closeOp(")", t)
 		return &Paren{Span: span(t.pos, end.end), X: x}
@@ -198,7 +197,7 @@ func (p *parser) primary() Expr {
 		p.nlSkip++
 		l := &List{}
 		for !p.isOp(p.peek(), "]") {
-			l.Elems = append(l.Elems, p.expr(false))
+			l.Elems = append(l.Elems, p.expr())
 			if !p.isOp(p.peek(), ",") {
 				break
 			}
@@ -221,7 +220,7 @@ func (p *parser) call() *Call {
 	open := p.next() // "(" (checked by the caller)
 	p.nlSkip++
 	for !p.isOp(p.peek(), ")") {
-		c.Args = append(c.Args, p.expr(false))
+		c.Args = append(c.Args, p.expr())
 		if !p.isOp(p.peek(), ",") {
 			break
 		}
@@ -267,7 +266,7 @@ func (p *parser) record() *Record {
 			p.wordTail(w)
 			f.Value = w
 		case found:
-			f.Value = p.expr(false)
+			f.Value = p.expr()
 		default:
 			c := p.peek()
 			if c.k != tWord || !strings.HasPrefix(c.v, ":") {
@@ -275,7 +274,7 @@ func (p *parser) record() *Record {
 			}
 			if c.v == ":" {
 				p.next()
-				f.Value = p.expr(false)
+				f.Value = p.expr()
 			} else {
 				p.unexpected(c, "\":\" followed by a space")
 			}
@@ -334,7 +333,7 @@ func (p *parser) wordTail(w *Word) {
 func (p *parser) interp() Part {
 	open := p.next()
 	p.nlSkip++
-	x := p.expr(false)
+	x := p.expr()
 	p.nlSkip--
 	t := p.peek()
 	if t.k != tInterpEnd {
