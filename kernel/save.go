@@ -43,7 +43,8 @@ type TableDecl struct {
 //
 // Left out, because the kernel makes them itself: IPv4 127.0.0.1/8 and
 // IPv6 ::1 on lo; IPv6 link-local (fe80::/64) addresses whose interface
-// identifier is the link's EUI-64; routes of protocol kernel (connected,
+// identifier is the link's EUI-64 (or random, on links without a hardware
+// address; see kernelAddr); routes of protocol kernel (connected,
 // local, broadcast, IPv6 prefix, link-local and multicast routes) and
 // the IPv6 multicast routes (ff00::/8); the default rules (IPv4 0 lookup
 // local, 32766 lookup main, 32767 lookup default; IPv6 0 lookup local,
@@ -227,13 +228,19 @@ func kernelAddr(a Addr, l Link) bool {
 		return true
 	}
 	if ip.Is6() && ip.IsLinkLocalUnicast() && a.Prefix.Bits() == 64 && !a.Peer.IsValid() {
-		// Derived from the hardware address (addr_gen_mode eui64, the
-		// default); a link without one gets no link-local address of
-		// this form, and a hand-made fe80:: address is kept.
+		// The kernel derives a link's link-local address from its
+		// hardware address (addr_gen_mode eui64, the default), or, on a
+		// link without one (tun, wireguard), makes a random interface
+		// identifier. Addr does not carry IFA_F_PERMANENT, which would
+		// tell them from hand-made ones, so: the EUI-64 one is the
+		// kernel's, and without a hardware address so is one whose
+		// identifier has bits set in its first half (hand-made ones
+		// such as fe80::1 do not).
+		b := ip.As16()
 		if eui := eui64(l.Address); eui != nil {
-			b := ip.As16()
 			return slices.Equal(b[8:], eui)
 		}
+		return b[8]|b[9]|b[10]|b[11] != 0
 	}
 	return false
 }
