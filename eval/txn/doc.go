@@ -77,11 +77,18 @@
 //	           {"seq":0,"inverse":[kernel.Want, …]}      one per changing step, in order
 //	           {"seq":1,"inverse":[…]}
 //	           {"hold":{"deadline":"RFC 3339","pid":N}}   only after Tx.Hold
+//	           {"undone":1}                               written by Rollback/Recover
+//	                                                      after step 1's inverses succeeded
 //	         The Wants are kernel.Want's JSON, which carries WireGuard keys
 //	         in base64 so that an inverse can restore a private key: the
 //	         journal is root-only and never printed. A crash in the middle
 //	         of an append leaves a torn last line; readers ignore it (its
-//	         step was never applied, since apply follows the sync).
+//	         step was never applied, since apply follows the sync), and
+//	         Recover cuts it off before it appends "undone" marks.
+//	         The marks make an interrupted or partly failed undo resumable:
+//	         a later Recover replays only the steps not marked, so it never
+//	         replays a newer step's inverse after an older one's removed
+//	         its context (a namespace, a link).
 //
 // # States
 //

@@ -38,6 +38,10 @@ type line struct {
 
 	// Hold record.
 	Hold *holdRecord `json:"hold,omitempty"`
+
+	// Undone record: the step with this sequence number was undone by
+	// a rollback or recover (a later recover skips it).
+	Undone *int `json:"undone,omitempty"`
 }
 
 type holdRecord struct {
@@ -46,10 +50,12 @@ type holdRecord struct {
 }
 
 // record is a journaled step: its sequence number and the Wants that undo
-// it, in the order they are to be applied.
+// it, in the order they are to be applied; undone when a rollback or
+// recover marked it undone.
 type record struct {
 	seq     int
 	inverse []kernel.Want
+	undone  bool
 }
 
 // JournalInfo describes a journal left on disk (see Pending).
@@ -60,7 +66,11 @@ type JournalInfo struct {
 	Recipe  string    // the recipe it ran ("" when not recorded)
 	Version string    // nets version that wrote it
 	Started time.Time // when the run started
-	Steps   int       // complete step records (changes to undo)
+	// Steps is how many steps Recover will replay: every step up to the
+	// newest one not marked undone (older steps are replayed again even
+	// when marked, so that their inverses still come after the newer
+	// ones; see undo).
+	Steps int
 	// Torn is true when the last line was cut short: the writer died in
 	// the middle of an append (that step was never applied).
 	Torn bool
@@ -117,18 +127,30 @@ func (e *JournalError) Is(target error) bool {
 // readJournal reads the journal at path. It returns (nil, nil, nil) when
 // there is none. A torn last line (no newline) is ignored; a complete
 // line that does not parse is ErrCorrupt. A file without a complete
-// header holds no steps.
+// header holds no steps. The records returned are those Recover must
+// replay (see JournalInfo.Steps), oldest first, with undone set on those
+// a rollback or recover already undid.
 func readJournal(path string) (*JournalInfo, []record, error) {
+	info, recs, _, err := readJournalEnd(path)
+	return info, recs, err
+}
+
+// readJournalEnd is readJournal also returning the length of the
+// journal's complete lines (where an append must start after a crash
+// left a torn line).
+func readJournalEnd(path string) (*JournalInfo, []record, int64, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
+		return nil, nil, 0, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the journal: %w", err)
+		return nil, nil, 0, fmt.Errorf("reading the journal: %w", err)
 	}
 	info := &JournalInfo{Path: path}
 	var recs []record
+	undone := map[int]bool{}
 	lineNo := 0
+	var end int64
 	for len(data) > 0 {
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 { // torn: the writer died mid-append
@@ -137,35 +159,47 @@ func readJournal(path string) (*JournalInfo, []record, error) {
 		}
 		b := data[:nl]
 		data = data[nl+1:]
+		end += int64(nl + 1)
 		lineNo++
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		var l line
 		if err := json.Unmarshal(b, &l); err != nil {
-			return info, nil, fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, path, lineNo, err)
+			return info, nil, 0, fmt.Errorf("%w: %s line %d: %v", ErrCorrupt, path, lineNo, err)
 		}
 		switch {
 		case l.Journal != 0:
 			if lineNo != 1 {
-				return info, nil, fmt.Errorf("%w: %s line %d: a second header", ErrCorrupt, path, lineNo)
+				return info, nil, 0, fmt.Errorf("%w: %s line %d: a second header", ErrCorrupt, path, lineNo)
 			}
 			if l.Journal != journalVersion {
-				return info, nil, fmt.Errorf("%w: %s: journal format %d, this nets reads %d", ErrCorrupt, path, l.Journal, journalVersion)
+				return info, nil, 0, fmt.Errorf("%w: %s: journal format %d, this nets reads %d", ErrCorrupt, path, l.Journal, journalVersion)
 			}
 			info.ID, info.PID, info.Recipe, info.Started, info.Version = l.ID, l.PID, l.Recipe, l.Started, l.Version
 		case lineNo == 1:
-			return info, nil, fmt.Errorf("%w: %s: no header", ErrCorrupt, path)
+			return info, nil, 0, fmt.Errorf("%w: %s: no header", ErrCorrupt, path)
 		case l.Seq != nil:
 			recs = append(recs, record{seq: *l.Seq, inverse: l.Inverse})
 		case l.Hold != nil:
 			info.Held, info.Deadline = true, l.Hold.Deadline
+		case l.Undone != nil:
+			undone[*l.Undone] = true
 		default:
-			return info, nil, fmt.Errorf("%w: %s line %d: unknown record", ErrCorrupt, path, lineNo)
+			return info, nil, 0, fmt.Errorf("%w: %s line %d: unknown record", ErrCorrupt, path, lineNo)
 		}
 	}
+	// Replay up to the newest step not marked undone; mark the others.
+	last := -1
+	for i := range recs {
+		recs[i].undone = undone[recs[i].seq]
+		if !recs[i].undone {
+			last = i
+		}
+	}
+	recs = recs[:last+1]
 	info.Steps = len(recs)
-	return info, recs, nil
+	return info, recs, end, nil
 }
 
 // journal is the open journal of a running Tx.
@@ -220,6 +254,31 @@ func (j *journal) appendHold(h holdRecord) error {
 		return err
 	}
 	return j.write(append(b, '\n'), false)
+}
+
+// markUndone records that step seq was undone. It is written (not
+// synced: a process that dies keeps what it wrote on the journal's
+// tmpfs) right after the step's inverses were applied, newest step
+// first, so a later recover never replays the inverse of a step newer
+// than one already undone (whose context, a namespace or link, may be
+// gone), except the very step whose marker a crash prevented, which is
+// harmless to replay. A failed write only costs that replay.
+func (j *journal) markUndone(seq int) {
+	if j.broken != nil || j.f == nil {
+		return
+	}
+	b, err := json.Marshal(line{Undone: &seq})
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	if _, err := j.f.Write(b); err != nil {
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.broken = err
+		}
+		return
+	}
+	j.size += int64(len(b))
 }
 
 func (j *journal) write(b []byte, create bool) error {

@@ -418,8 +418,24 @@ func (e *UndoError) Unwrap() []error {
 
 // undo applies the inverses of recs newest step first, continuing past
 // failures, and returns how many steps were undone completely and the
-// failures.
-func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error) (int, []UndoFailure) {
+// failures. Each step undone completely that was not yet is marked so in
+// j (when not nil).
+//
+// Replaying a journal after a partial undo (a failed undo step, or a
+// crash during rollback) needs two rules besides idempotence, because
+// the older inverses already applied may have removed what a newer
+// inverse refers to:
+//
+//   - Steps already marked undone are replayed again when an older
+//     one is not (the reader keeps them), so that inverses still apply
+//     newest first: inverses of steps touching the same object (a
+//     WireGuard device restored whole) do not commute. A failure
+//     re-applying such a step is not reported; it was undone once.
+//   - A failure because a namespace or link does not exist is moot when
+//     an older step of the journal created it (its inverse deletes it):
+//     nothing in or on it existed before the run, so there is nothing
+//     to restore there.
+func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j *journal) (int, []UndoFailure) {
 	undone := 0
 	var fails []UndoFailure
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -433,16 +449,82 @@ func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error) (
 			if err == nil {
 				_, err = e.Ensure(w)
 			}
-			if err != nil {
-				fails = append(fails, UndoFailure{Step: r.seq, Want: kernel.FormatWant(w, e.Names), Err: err})
-				ok = false
+			if err == nil || r.undone || moot(err, w, recs[:i]) {
+				continue
 			}
+			fails = append(fails, UndoFailure{Step: r.seq, Want: kernel.FormatWant(w, e.Names), Err: err})
+			ok = false
 		}
 		if ok {
 			undone++
+			if j != nil && !r.undone {
+				j.markUndone(r.seq)
+			}
 		}
 	}
 	return undone, fails
+}
+
+// moot reports whether err, from applying inverse w, only says that a
+// namespace or link that an older step (in older) created is gone.
+func moot(err error, w kernel.Want, older []record) bool {
+	var ke *kernel.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch {
+	case errors.Is(err, kernel.ErrNoNetns):
+		return createdIn(older, func(o kernel.Want) bool {
+			return o.Absent && o.Netns != nil && o.Netns.Name == ke.NS
+		})
+	case errors.Is(err, kernel.ErrNotFound):
+		ns, name := norm(w.NS), wantLink(w)
+		if name == "" {
+			return false
+		}
+		return createdIn(older, func(o kernel.Want) bool {
+			return (o.Absent && o.Link != nil && o.Link.Name == name && norm(o.NS) == ns) ||
+				(o.Absent && o.Netns != nil && o.Netns.Name == ns)
+		})
+	}
+	return false
+}
+
+func createdIn(older []record, isCreation func(kernel.Want) bool) bool {
+	for _, r := range older {
+		for _, o := range r.inverse {
+			if isCreation(o) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func norm(ns string) string {
+	if ns == kernel.HostName {
+		return kernel.Host
+	}
+	return ns
+}
+
+// wantLink names the link a want is about or attached to ("" if none).
+func wantLink(w kernel.Want) string {
+	switch {
+	case w.Link != nil:
+		return w.Link.Name
+	case w.LinkState != nil:
+		return w.LinkState.Link.Name
+	case w.WireGuard != nil:
+		return w.WireGuard.Name
+	case w.Addr != nil:
+		return w.Addr.Link
+	case w.Neigh != nil:
+		return w.Neigh.Link
+	case w.Route != nil:
+		return w.Route.Route.Dev
+	}
+	return ""
 }
 
 // Rollback undoes every journaled step, newest first (a failed step
@@ -457,12 +539,17 @@ func (t *Tx) Rollback() error {
 	}
 	t.done = true
 	defer t.lock.release()
-	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo)
+	var j *journal
+	if t.j != nil && t.j.f != nil {
+		j = t.j
+	}
+	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j)
 	if len(fails) > 0 {
 		ue := &UndoError{Failures: fails, Undone: undone}
-		if t.j != nil && t.j.f != nil {
-			t.j.f.Close()
-			ue.Journal = t.j.path
+		if j != nil {
+			j.f.Sync()
+			j.f.Close()
+			ue.Journal = j.path
 		}
 		return ue
 	}
@@ -536,20 +623,35 @@ func Recover(k kernel.Kernel, o Options) (int, error) {
 // was a journal to replay.
 func recoverLocked(k kernel.Kernel, o Options, id string) (n int, found bool, err error) {
 	path := o.journalPath()
-	info, recs, err := readJournal(path)
+	info, recs, end, err := readJournalEnd(path)
 	if err != nil {
 		return 0, false, fmt.Errorf("%w; inspect or remove %s", err, path)
 	}
 	if info == nil || (id != "" && (info.ID != id || !info.Held)) {
 		return 0, false, nil
 	}
+	// Reopen the journal to mark steps undone, first cutting off a torn
+	// last line so that the marks start on a line of their own.
+	var j *journal
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		if f.Truncate(end) == nil {
+			j = &journal{dir: o.dir(), path: path, f: f, size: end}
+		}
+		defer f.Close()
+	}
 	e := kernel.NewEnsurer(k)
 	e.Names = o.Names
-	undone, fails := undo(e, recs, o.BeforeUndo)
+	undone, fails := undo(e, recs, o.BeforeUndo, j)
 	if len(fails) > 0 {
+		if j != nil {
+			j.f.Sync()
+		}
 		return undone, true, &UndoError{Failures: fails, Undone: undone, Journal: path}
 	}
-	return len(recs), true, removeJournal(o.dir(), path, nil)
+	if j != nil {
+		j.f.Close()
+	}
+	return undone, true, removeJournal(o.dir(), path, nil)
 }
 
 // Confirm keeps the changes of the run awaiting confirmation: under the
