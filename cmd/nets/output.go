@@ -22,6 +22,7 @@ type output struct {
 	json  bool
 	model bool
 	color bool
+	ns    string // -n: the namespace the recipe starts in
 
 	changes  []kernel.Change // seen through OnChange, in order
 	result   *eval.Result
@@ -33,9 +34,25 @@ type jsonResult struct {
 	Command         string          `json:"command"`
 	Model           bool            `json:"model"`
 	Changed         bool            `json:"changed"`
-	Changes         []kernel.Change `json:"changes"`
+	Changes         []jsonChange    `json:"changes"`
 	ConfirmDeadline string          `json:"confirm_deadline,omitempty"`
 	Error           *jsonError      `json:"error"`
+}
+
+// jsonChange is kernel.Change's JSON form, encoded here so that the
+// encoder's settings (no HTML escaping: "->" stays readable) apply.
+type jsonChange struct {
+	Mark string `json:"mark"`
+	NS   string `json:"ns"`
+	Text string `json:"text"`
+}
+
+func jsonChanges(chs []kernel.Change) []jsonChange {
+	out := make([]jsonChange, 0, len(chs))
+	for _, ch := range chs {
+		out = append(out, jsonChange{Mark: string(ch.Mark), NS: ch.NS, Text: ch.Text})
+	}
+	return out
 }
 
 type jsonError struct {
@@ -68,13 +85,30 @@ func (o *output) change(ch kernel.Change) {
 	if o.json {
 		return
 	}
-	line := eval.FormatChange(ch)
+	line := o.display(ch)
 	if o.color {
 		if col := markColor(ch.Mark); col != "" && len(line) > 0 {
 			line = col + line[:1] + colorReset + line[1:]
 		}
 	}
 	fmt.Fprintln(o.c.stdout, line)
+}
+
+// display renders a change line. Changes in the namespace the recipe
+// started in (-n NS) print without their namespace, as if nets ran inside
+// it, so that `nets run -n lab x.nets` prints what `ip netns exec lab
+// nets run x.nets` would; changes elsewhere are wrapped in `in netns`.
+// JSON keeps the real namespace.
+func (o *output) display(ch kernel.Change) string {
+	if o.ns != "" && o.ns != kernel.HostName {
+		switch ch.NS {
+		case o.ns:
+			ch.NS = kernel.Host
+		case kernel.Host, kernel.HostName:
+			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >"
+		}
+	}
+	return eval.FormatChange(ch)
 }
 
 // allChanges returns the changes to report.
@@ -91,7 +125,7 @@ func (o *output) allChanges() []kernel.Change {
 func (o *output) emit(doc jsonResult) {
 	doc.Command, doc.Model = o.cmd, o.model
 	if doc.Changes == nil {
-		doc.Changes = []kernel.Change{}
+		doc.Changes = []jsonChange{}
 	}
 	enc := json.NewEncoder(o.c.stdout)
 	enc.SetIndent("", "  ")
@@ -132,7 +166,7 @@ func (o *output) failed(err error, src sources) int {
 	}
 	if o.json {
 		rolledBack := isEval && !ee.Plan && ee.UndoErr == nil
-		doc := jsonResult{Changes: o.allChanges(), Error: errorDoc(kind, err, rolledBack)}
+		doc := jsonResult{Changes: jsonChanges(o.allChanges()), Error: errorDoc(kind, err, rolledBack)}
 		doc.Changed = isEval && ee.UndoErr != nil
 		if isEval && ee.UndoErr != nil {
 			doc.Error.Message += "; " + firstLine(ee.UndoErr)
@@ -189,7 +223,7 @@ func (o *output) done(detailed bool) int {
 	changes := o.allChanges()
 	changed := len(changes) > 0
 	if o.json {
-		doc := jsonResult{Changed: changed, Changes: changes}
+		doc := jsonResult{Changed: changed, Changes: jsonChanges(changes)}
 		if !o.deadline.IsZero() {
 			doc.ConfirmDeadline = o.deadline.Format(time.RFC3339)
 		}

@@ -71,7 +71,7 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 	case o.confirm > 0 && o.model:
 		return c.usage(cmd, errors.New("--confirm cannot be combined with --model (nothing would be left to revert)"))
 	}
-	out := &output{c: c, cmd: cmd, json: o.json, model: o.model, color: !o.json && c.useColor()}
+	out := &output{c: c, cmd: cmd, json: o.json, model: o.model, ns: o.ns, color: !o.json && c.useColor()}
 
 	// Parse and check: errors are rendered and nothing runs.
 	r, err := c.loadRecipe(pos[0])
@@ -101,12 +101,12 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		k = kernel.NewModel()
 	} else {
 		if !plan && !hasNetAdmin() {
-			return out.permission(privilegeMsg("nets run") + " (or try it with --model)")
+			return out.permission(privilegeMsg("run") + ", or try the recipe with --model")
 		}
 		nl, err := kernel.NewNetlink(kernel.NetlinkOptions{})
 		if err != nil {
 			if isPermission(err) {
-				return out.permission(privilegeMsg("nets " + cmd))
+				return out.permission(privilegeMsg(cmd))
 			}
 			return out.failed(fmt.Errorf("cannot open the kernel's netlink interface: %w", err), nil)
 		}
@@ -164,7 +164,7 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 	}
 	if err != nil {
 		if !plan && errors.Is(err, kernel.ErrPerm) && nothingLeft(err) {
-			return out.permission(privilegeMsg("nets run") + fmt.Sprintf(" (%v)", firstLine(err)))
+			return out.permission(privilegeMsg("run") + fmt.Sprintf(" (%v)", firstLine(err)))
 		}
 		return out.failed(err, r.src)
 	}

@@ -43,9 +43,10 @@ func hasNetAdmin() bool {
 	return data[0].Effective&(1<<unix.CAP_NET_ADMIN) != 0
 }
 
-// privilegeMsg is the one line printed when nets lacks privileges.
-func privilegeMsg(what string) string {
-	return fmt.Sprintf("%s needs CAP_NET_ADMIN: run it as root (e.g. with sudo)", what)
+// privilegeMsg is the one line printed when nets lacks privileges to
+// run command cmd.
+func privilegeMsg(cmd string) string {
+	return fmt.Sprintf("`nets %s` needs CAP_NET_ADMIN: run it as root (e.g. with sudo)", cmd)
 }
 
 // isPermission reports whether err means missing privileges (from the
@@ -132,7 +133,7 @@ func orNone(s string) string {
 // kernelErr reports a failure to open the kernel interface.
 func (c *cli) kernelErr(err error) int {
 	if isPermission(err) {
-		c.errorf("%s", privilegeMsg("nets"))
+		c.errorf("%s", privilegeMsg("run"))
 		return exitUsage
 	}
 	c.errorf("cannot open the kernel's netlink interface: %v", err)
