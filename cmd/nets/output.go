@@ -31,12 +31,12 @@ type output struct {
 
 // jsonResult is the --json document.
 type jsonResult struct {
-	Command         string          `json:"command"`
-	Model           bool            `json:"model"`
-	Changed         bool            `json:"changed"`
-	Changes         []jsonChange    `json:"changes"`
-	ConfirmDeadline string          `json:"confirm_deadline,omitempty"`
-	Error           *jsonError      `json:"error"`
+	Command         string       `json:"command"`
+	Model           bool         `json:"model"`
+	Changed         bool         `json:"changed"`
+	Changes         []jsonChange `json:"changes"`
+	ConfirmDeadline string       `json:"confirm_deadline,omitempty"`
+	Error           *jsonError   `json:"error"`
 }
 
 // jsonChange is kernel.Change's JSON form, encoded here so that the
