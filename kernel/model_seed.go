@@ -156,7 +156,8 @@ func (m *Model) Dump(ns string) string {
 //
 // What the kernel does on its own timetable is left out, so comparisons
 // do not flake: IPv6 link-local (fe80::/10) addresses and their routes,
-// and the per-link ff00::/8 multicast routes.
+// the per-link ff00::/8 multicast routes, and IPv6 addresses' local
+// routes (they appear when duplicate address detection ends).
 func DumpState(k Kernel, ns string) (string, error) {
 	var lines []string
 	links, err := k.Links(ns)
@@ -247,6 +248,9 @@ func ignoredRoute(r Route) bool {
 	}
 	if r.Type == RouteMulticast && r.Dst == netip.MustParsePrefix("ff00::/8") {
 		return true
+	}
+	if r.Type == RouteLocal && r.Protocol == 2 && r.Table == TableLocal {
+		return true // follows the address once DAD completes
 	}
 	return r.Dst.Addr().IsLinkLocalUnicast() && r.Protocol == 2
 }

@@ -563,7 +563,50 @@ func Cases() []Case {
 				}
 			}},
 
+		{Name: "link down restores routes and v6 addresses", Setup: seq(lab, func(env Env) []kernel.Want {
+			return []kernel.Want{
+				addr(env.NS, "c0", "2001:db8:1::1/64"),
+				via(env.NS, "10.90.0.0/16", "10.1.0.254", 100),
+				route(env.NS, kernel.Route{Dst: pfx("2001:db8:9::/48"), Gateway: ip("2001:db8:1::2"), Dev: "c0"},
+					kernel.RouteSetGateway|kernel.RouteSetDev),
+				neigh(env.NS, "c0", "10.1.0.7", "02:11:22:33:44:55"),
+			}
+		}), Want: func(env Env) kernel.Want {
+			return link(env.NS, kernel.LinkWant{Name: "c0", Up: bptr(false)})
+		}, Marks: "~", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+			if findRoute(t, k, env.NS, 100, "10.90.0.0/16") != nil {
+				t.Errorf("route through a down link survived")
+			}
+			if hasAddr(t, k, env.NS, "c0", "2001:db8:1::1/64") {
+				t.Errorf("IPv6 address survived link down")
+			}
+			if !hasAddr(t, k, env.NS, "c0", "10.1.0.1/24") {
+				t.Errorf("IPv4 address lost on link down")
+			}
+		}},
+
 		// ---- addresses ----
+		{Name: "addr label and broadcast", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			w := addr(env.NS, "c0", "10.11.0.1/24")
+			w.Addr.Label, w.Addr.Broadcast = "c0:x", ip("10.11.0.255")
+			return w
+		}, Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+			as, _ := k.Addrs(env.NS)
+			for _, a := range as {
+				if a.Prefix == pfx("10.11.0.1/24") && (a.Label != "c0:x" || a.Broadcast != ip("10.11.0.255")) {
+					t.Errorf("addr %+v", a)
+				}
+			}
+		}},
+		{Name: "addr label change", Setup: seq(lab, one(func(env Env) kernel.Want {
+			w := addr(env.NS, "c0", "10.12.0.1/24")
+			w.Addr.Label = "c0:a"
+			return w
+		})), Want: func(env Env) kernel.Want {
+			w := addr(env.NS, "c0", "10.12.0.1/24")
+			w.Addr.Label = "c0:b"
+			return w
+		}, Marks: "~"},
 		{Name: "addr add", Setup: ws(lab), Want: func(env Env) kernel.Want { return addr(env.NS, "c0", "10.5.0.1/24") },
 			Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
 				r := findRoute(t, k, env.NS, kernel.TableMain, "10.5.0.0/24")
@@ -687,6 +730,12 @@ func Cases() []Case {
 					t.Errorf("v6 route: %+v", r)
 				}
 			}},
+		{Name: "route v6 replace", Setup: seq(lab, func(env Env) []kernel.Want {
+			return []kernel.Want{addr(env.NS, "c0", "2001:db8:1::1/64"),
+				route(env.NS, kernel.Route{Dst: pfx("2001:db8:3::/64"), Gateway: ip("2001:db8:1::2"), Dev: "c0"}, kernel.RouteSetGateway|kernel.RouteSetDev)}
+		}), Want: func(env Env) kernel.Want {
+			return route(env.NS, kernel.Route{Dst: pfx("2001:db8:3::/64"), Gateway: ip("2001:db8:1::3"), Dev: "c0"}, kernel.RouteSetGateway|kernel.RouteSetDev)
+		}, Marks: "~"},
 		{Name: "route unreachable gateway", Setup: ws(lab), Want: func(env Env) kernel.Want {
 			return via(env.NS, "10.28.0.0/16", "10.99.0.1", 0)
 		}, Err: syscall.ENETUNREACH},
