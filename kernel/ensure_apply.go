@@ -389,7 +389,8 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 		st.Links = append(st.Links, *ls)
 	}
 	for _, r := range n.sortedRoutes() {
-		if r.Dev == "" && r.Protocol != 2 {
+		if devless(r) && r.Protocol != 2 {
+			r.Dev = ""
 			st.Routes = append(st.Routes, r)
 		}
 	}
@@ -397,6 +398,17 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 		st.Rules = append(st.Rules, cloneRule(r))
 	}
 	return st, touched, nil
+}
+
+// devless reports whether a route goes through no link: blackhole,
+// unreachable, prohibit and throw routes (the kernel reports IPv6 ones
+// on lo).
+func devless(r Route) bool {
+	switch r.Type {
+	case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
+		return true
+	}
+	return r.Dev == ""
 }
 
 // userNeigh reports whether a neighbour entry is configuration (permanent
@@ -432,7 +444,7 @@ func (e *Ensurer) captureLink(ns, name string, withPeer bool) (*LinkState, error
 		}
 	}
 	for _, r := range n.sortedRoutes() {
-		if r.Dev == name && r.Protocol != 2 {
+		if r.Dev == name && r.Protocol != 2 && !devless(r) {
 			st.Routes = append(st.Routes, r)
 		}
 	}
@@ -821,7 +833,7 @@ func (e *Ensurer) restoreLink(s *Step, ns string, st LinkState, withPeer bool) e
 		keep[routeString(r)] = true
 	}
 	for _, r := range n.sortedRoutes() {
-		if r.Dev == l.Name && r.Protocol != 2 && !keep[routeString(r)] {
+		if r.Dev == l.Name && r.Protocol != 2 && !devless(r) && !keep[routeString(r)] {
 			if err := e.sub(s, Want{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
 				return err
 			}
@@ -899,7 +911,8 @@ func (e *Ensurer) restoreNetns(s *Step, st NetnsState) error {
 		keep[routeString(r)] = true
 	}
 	for _, r := range n.sortedRoutes() {
-		if r.Dev == "" && r.Protocol != 2 && !keep[routeString(r)] {
+		if devless(r) && r.Protocol != 2 && !keep[routeString(r)] {
+			r.Dev = ""
 			if err := e.sub(s, Want{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
 				return err
 			}
@@ -1027,11 +1040,17 @@ func routeString(r Route) string {
 // fillRoute gives a wanted route ip(8)'s defaults for what was not stated.
 func fillRoute(rw RouteWant) Route {
 	r := rw.Route
+	if r.Dst.Bits() == 0 && r.Dst.Addr().Is4() && r.Gateway.Is6() {
+		r.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0) // `default via` an IPv6 gateway
+	}
 	r.Priority = requestMetric(r)
 	k := keyOfRoute(r)
 	r.Table, r.Dst = k.table, k.dst
 	if r.Type == 0 {
 		r.Type = RouteUnicast
+	}
+	if devless(r) {
+		r.Dev = ""
 	}
 	if rw.Set&RouteSetProtocol == 0 {
 		r.Protocol = 3 // boot
