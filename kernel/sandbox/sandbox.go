@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -50,7 +51,7 @@ func Inside() bool { return os.Getenv(EnvMarker) == "1" }
 // Command returns the command that runs the current executable with args
 // inside fresh namespaces. The caller sets Stdin/Stdout/Stderr and runs it.
 func Command(args []string) (*exec.Cmd, error) {
-	exe, err := os.Executable()
+	exe, err := self()
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +70,21 @@ func Command(args []string) (*exec.Cmd, error) {
 	cmd := exec.Command(unshare, append(flags, args...)...)
 	cmd.Env = append(os.Environ(), EnvMarker+"=1")
 	return cmd, nil
+}
+
+// self returns the path to run this program again by. It prefers the name
+// the program was started by (os.Args[0], looked up in PATH) over
+// os.Executable, because a multi-call binary (a test binary standing in
+// for `nets`) dispatches on that name; both name the same file.
+func self() (string, error) {
+	if arg0 := os.Args[0]; arg0 != "" {
+		if p, err := exec.LookPath(arg0); err == nil {
+			if abs, err := filepath.Abs(p); err == nil {
+				return abs, nil
+			}
+		}
+	}
+	return os.Executable()
 }
 
 // Reexec runs the current executable with args inside a sandbox, wired to
