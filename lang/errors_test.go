@@ -109,6 +109,7 @@ var errorTests = []struct {
 	{"link eth0 mtu 9x", `1:15: "9x" is not a number`},
 	{"link eth0 mtu 70000", "1:15: 70000 is out of range (68 to 65535)"},
 	{"link eth0 up down", "1:14: down cannot be combined with up"},
+	{"link vx type vxlan id 1 remote 192.0.2.1 group 239.1.1.1", "1:42: group cannot be combined with remote"},
 	{"link eth0 address aa:bb:cc", `1:19: "aa:bb:cc" is not a MAC address`},
 	{"link eth0 type vlan", "1:16: \"vlan\" is not a link type (one of veth, bridge, vxlan, macvlan, tun, tap, wireguard)\n  hint: did you mean `vxlan`?"},
 	{"link v0 type veth", "1:1: veth link needs peer\n  hint: usage: " + linkUsage},

@@ -346,7 +346,7 @@ func (p *parser) stmt() Stmt {
 		if n := p.peekN(1); n.k == tInterp && n.pos.Offset == t.end.Offset {
 			break
 		}
-		if isIdent(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset {
+		if isIdent(t.v) && !isKeyword(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset {
 			c := p.call()
 			return &CallStmt{Span: c.Span, Call: c}
 		}

@@ -87,7 +87,7 @@ var schemas = []*Schema{
 			opt("netns", TNetnsName),
 			opt("alias", TString),
 		},
-		Exclusive: [][]string{{"up", "down"}, {"master", "nomaster"}},
+		Exclusive: [][]string{{"up", "down"}, {"master", "nomaster"}, {"remote", "group"}},
 		Kinds: map[string][]*Param{
 			"veth":      {opt("peer", TIfName).req(), opt("peer-netns", TNetnsName)},
 			"vxlan":     {uintOpt("id", 0, 1<<24-1).req(), opt("remote", TAddr), opt("group", TAddr), opt("local", TAddr), opt("dev", TIfName), uintOpt("dstport", 0, 65535)},
