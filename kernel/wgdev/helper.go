@@ -76,6 +76,11 @@ func redactf(l *log.Logger) func(string, ...any) {
 // link is deleted, or until its socket is removed, and returns the exit
 // status. It reports start-up success or failure on report.
 func runHelper(name, sockDir string, report *os.File) int {
+	// Catch SIGTERM from the start: Stop may send it as soon as the pid
+	// file exists, and it must still end in a clean shutdown.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
 	logger := log.New(os.Stderr, fmt.Sprintf("nets-wg-helper(%s) pid %d: ", name, os.Getpid()), log.LstdFlags)
 	fail := func(err error) int {
 		logger.Printf("start failed: %v", err)
@@ -123,10 +128,6 @@ func runHelper(name, sockDir string, report *os.File) int {
 			go dev.IpcHandle(c)
 		}
 	}()
-
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
-	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
 
 	// wireguard-go exits when its socket is deleted (an inotify watch
 	// inside ipc.UAPIListen, which is tied to /var/run/wireguard); do the
