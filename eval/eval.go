@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nets-lang/nets/eval/txn"
@@ -104,7 +105,8 @@ type Result struct {
 // (kernel.ErrExist, ...) or context.Canceled.
 type Error struct {
 	Diagnostic lang.Diagnostic
-	// Undone is how many changing steps the rollback undid.
+	// Undone is how many changes (Result.Changes lines) the rollback
+	// undid.
 	Undone int
 	// UndoErr is non-nil when the rollback could not undo everything; it
 	// lists every step that failed (txn's *UndoError), and the journal
@@ -114,10 +116,16 @@ type Error struct {
 	Plan bool
 }
 
-// Error returns the diagnostic's "file:line:col: message" and, on a
-// second line, what happened to the changes made before the failure.
+// Error returns the diagnostic's "file:line:col: message", the kernel's
+// extended-ack text (the diagnostic's Detail) indented on the next line
+// when there is one, and on the last line what happened to the changes
+// made before the failure.
 func (e *Error) Error() string {
-	return e.Diagnostic.Error() + "\n" + e.Summary()
+	s := e.Diagnostic.Error() + "\n"
+	if d := strings.TrimRight(e.Diagnostic.Detail, "\n"); d != "" {
+		s += "    " + strings.ReplaceAll(d, "\n", "\n    ") + "\n"
+	}
+	return s + e.Summary()
 }
 
 // Summary says what became of the run's changes: rolled back, nothing
@@ -156,7 +164,7 @@ func (e *Error) Unwrap() []error {
 // names), or a misspelled variable is found only when the run reaches
 // it, and rolls back what came before.
 func Run(ctx context.Context, f *lang.File, o Options) (*Result, error) {
-	return run(ctx, f, o, false)
+	return run(ctx, f, o, false, nil)
 }
 
 // Plan evaluates f like Run, but against a kernel.Model seeded from the
@@ -173,10 +181,12 @@ func Run(ctx context.Context, f *lang.File, o Options) (*Result, error) {
 // condition that depends on what an exec'd program would do is evaluated
 // as if the program did nothing.
 func Plan(ctx context.Context, f *lang.File, o Options) (*Result, error) {
-	return run(ctx, f, o, true)
+	return run(ctx, f, o, true, nil)
 }
 
-func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, err error) {
+// run evaluates f as one transaction. With a session, f runs in the
+// session's scope, namespace and table names, which it updates.
+func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session) (res *Result, err error) {
 	if f == nil {
 		return nil, errors.New("eval: no recipe (nil *lang.File)")
 	}
@@ -186,13 +196,24 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	names := o.Tables
-	if names == nil {
-		if names, err = kernel.LoadTableNames(""); err != nil {
-			return nil, fmt.Errorf("reading routing table names: %w", err)
+	var names *kernel.TableNames
+	var sc *scope
+	if sess != nil {
+		names, sc = sess.names, sess.scope
+		if plan {
+			// A plan must not leave its declarations or variables behind.
+			names, sc = names.Clone(), sc.clone()
 		}
+	} else {
+		if names, err = tableNames(o); err != nil {
+			return nil, err
+		}
+		vars, err := varScope(o.Vars)
+		if err != nil {
+			return nil, err
+		}
+		sc = newScope(vars)
 	}
-	names = names.Clone()
 
 	k := o.Kernel
 	txo := o.Tx
@@ -220,6 +241,9 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, 
 		e.maxDepth = 100
 	}
 	e.ns = normNS(o.NS)
+	if sess != nil {
+		e.ns = sess.ns
+	}
 	if plan {
 		txo.NoJournal = true
 		e.live = k
@@ -241,12 +265,15 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, 
 	}
 	e.tx = tx
 
-	evalErr := e.top(f)
+	evalErr := e.top(f, sc)
 	res = e.res
 	res.NS = e.ns
+	if sess != nil && !plan {
+		sess.ns = e.ns
+	}
 	res.Changed = len(res.Changes) > 0
 	if evalErr != nil {
-		undone := tx.Steps()
+		undone := len(res.Changes)
 		rerr := tx.Rollback()
 		var d lang.Diagnostic
 		if !errors.As(evalErr, &d) {
@@ -273,6 +300,30 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool) (res *Result, 
 		return res, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil
+}
+
+// tableNames returns a copy of the table names of o (rt_tables when nil).
+func tableNames(o Options) (*kernel.TableNames, error) {
+	if o.Tables != nil {
+		return o.Tables.Clone(), nil
+	}
+	names, err := kernel.LoadTableNames("")
+	if err != nil {
+		return nil, fmt.Errorf("reading routing table names: %w", err)
+	}
+	return names, nil
+}
+
+// varScope is the outermost scope, holding the variables passed in.
+func varScope(vars map[string]value.Value) (*scope, error) {
+	sc := newScope(nil)
+	for name, v := range vars {
+		if v == nil {
+			return nil, fmt.Errorf("eval: variable $%s passed in has no value", name)
+		}
+		sc.vars[name] = v
+	}
+	return sc, nil
 }
 
 // normNS maps the recipe's name of the start namespace to kernel.Host.

@@ -34,7 +34,7 @@ func (e *evaluator) expr(x lang.Expr, sc *scope) (value.Value, error) {
 				b.WriteString(p.Lit)
 				continue
 			}
-			v, err := e.expr(p.Expr, sc)
+			v, err := e.interp(p.Expr, sc)
 			if err != nil {
 				return nil, err
 			}
@@ -157,7 +157,7 @@ func (e *evaluator) wordText(w *lang.Word, sc *scope) (string, error) {
 			b.WriteString(p.Lit)
 			continue
 		}
-		v, err := e.expr(p.Expr, sc)
+		v, err := e.interp(p.Expr, sc)
 		if err != nil {
 			return "", err
 		}
@@ -168,6 +168,38 @@ func (e *evaluator) wordText(w *lang.Word, sc *scope) (string, error) {
 		b.WriteString(t)
 	}
 	return b.String(), nil
+}
+
+// interp evaluates the expression of a ${...}. As in the contract's
+// `veth-${i}`, a bare name there is the variable of that name: ${i} is
+// ${$i}. A name that is no variable is an error (the literal text would
+// need no ${}).
+func (e *evaluator) interp(x lang.Expr, sc *scope) (value.Value, error) {
+	if w, ok := x.(*lang.Word); ok {
+		if name, ok := w.Literal(); ok && isIdent(name) && name != "true" && name != "false" {
+			if v, ok := sc.lookup(name); ok {
+				return v, nil
+			}
+			return nil, lang.Diagnostic{Pos: w.Pos, End: w.EndPos, Msg: fmt.Sprintf("undefined variable %s in ${%s}", name, name),
+				Hint: "${name} interpolates the variable $name"}
+		}
+	}
+	return e.expr(x, sc)
+}
+
+// isIdent reports whether s is a name: a letter or '_', then letters,
+// digits and '_'.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // call calls a builtin.

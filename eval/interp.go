@@ -110,9 +110,9 @@ func errorf(n lang.Node, format string, args ...any) error {
 	return lang.Errorf(n, format, args...)
 }
 
-// top evaluates the file, turning a panic into an internal-error
+// top evaluates the file's statements in sc, turning a panic into an internal-error
 // diagnostic at the statement being evaluated.
-func (e *evaluator) top(f *lang.File) (err error) {
+func (e *evaluator) top(f *lang.File, sc *scope) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			var n lang.Node = f
@@ -122,13 +122,6 @@ func (e *evaluator) top(f *lang.File) (err error) {
 			err = errorf(n, "internal error (please report it): %v\n%s", r, debug.Stack())
 		}
 	}()
-	global := newScope(nil)
-	for name, v := range e.o.Vars {
-		if v == nil {
-			return errorf(f, "variable $%s passed in has no value", name)
-		}
-		global.vars[name] = v
-	}
 	if f.Filename != "" {
 		e.files = []string{filepath.Clean(f.Filename)}
 	}
@@ -137,7 +130,7 @@ func (e *evaluator) top(f *lang.File) (err error) {
 			return err
 		}
 	}
-	return e.stmts(f.Stmts, newScope(global))
+	return e.stmts(f.Stmts, sc)
 }
 
 func (e *evaluator) stmts(list []lang.Stmt, sc *scope) error {

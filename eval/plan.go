@@ -115,11 +115,10 @@ func (e *evaluator) seed(ns string) error {
 }
 
 // FormatChange renders a change as run and plan print it: the mark, a
-// space and the recipe text; a change in a named namespace is wrapped so
-// that the line can be pasted back into a recipe:
-//
-//   - route 10.0.0.0/8 via 10.1.0.1
-//   - in netns lab-a < addr 10.10.0.1/24 dev veth-a >
+// space and the recipe text, such as "+ route 10.0.0.0/8 via 10.1.0.1".
+// A change in a named namespace is wrapped so that the line can be
+// pasted back into a recipe: "+ in netns lab-a < addr 10.10.0.1/24 dev
+// veth-a >".
 func FormatChange(c kernel.Change) string {
 	if c.NS == kernel.Host || c.NS == kernel.HostName {
 		return c.String()
