@@ -513,3 +513,24 @@ func TestOutlivesStarter(t *testing.T) {
 	}
 	checkGone(t, ns, "wgt10", h.PID, wgdev.Options{})
 }
+
+// TestSIGINT: the helper shuts down cleanly on SIGINT too (link, socket
+// and pid file gone).
+func TestSIGINT(t *testing.T) {
+	ns, _ := newNS(t)
+	opts := tmpOpts(t)
+	if err := wgdev.Start(ns, "wgt11", opts); err != nil {
+		t.Fatal(err)
+	}
+	h, err := wgdev.Lookup("wgt11", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Kill(h.PID, unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if !wgdev.WaitFor(func() bool { return !wgdev.Alive(h.PID) }, 5*time.Second) {
+		t.Fatal("helper survives SIGINT")
+	}
+	checkGone(t, ns, "wgt11", h.PID, opts)
+}
