@@ -46,8 +46,11 @@ type CheckOptions struct {
 	// DefaultBuiltins).
 	Builtins map[string]Arity
 	// Vars are variables defined before the recipe runs (e.g. from the
-	// command line).
+	// command line, or earlier lines of a REPL session).
 	Vars []string
+	// Funcs are recipe functions defined before the recipe runs (earlier
+	// lines of a REPL session), with their arities.
+	Funcs map[string]Arity
 	// Tables are routing table names known besides main, local, default
 	// and those a recipe declares (e.g. from ReadRTTables).
 	Tables map[string]uint32
@@ -493,10 +496,12 @@ func (c *checker) call(e *Call, sc *scope) {
 	var ar Arity
 	if d := sc.lookupFunc(name); d != nil {
 		ar = Arity{len(d.Params), len(d.Params)}
+	} else if a, ok := c.opts.Funcs[name]; ok {
+		ar = a
 	} else if a, ok := c.opts.Builtins[name]; ok {
 		ar = a
 	} else {
-		cands := append(sc.funcNames(), builtinNames(c.opts.Builtins)...)
+		cands := append(append(sc.funcNames(), builtinNames(c.opts.Funcs)...), builtinNames(c.opts.Builtins)...)
 		c.errf(e.Name, didYouMean(name, cands), "undefined function %s", name)
 		return
 	}

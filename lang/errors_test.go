@@ -53,6 +53,8 @@ var errorTests = []struct {
 	{"link a up\nlink b (\nlink c down", `3:6: unexpected "c", expected ")" to close "(" at 2:8`},
 	{"print 1\nlet = 2\nlink x !\nprint 3", "2:5: unexpected \"=\", expected a variable name after let\n3:8: unexpected character \"!\", expected an argument"},
 	{"let x = $r.1a", `1:12: invalid field name "1a"`},
+	{"in netns x <\n  link a !\n  link b up\n  let = 1\n>\nlet = 2", "2:10: unexpected character \"!\", expected an argument\n4:7: unexpected \"=\", expected a variable name after let\n6:5: unexpected \"=\", expected a variable name after let"},
+	{"wireguard w <\n  peer genkey() <\n    endpoint (\n  >\n>\nprint 1", "4:3: unexpected \">\", expected an expression"},
 
 	// Names and scopes.
 	{"print $uplnk", "1:7: undefined variable $uplnk"},

@@ -247,3 +247,14 @@ func TestDynamicLinkKind(t *testing.T) {
 		t.Errorf("dynamic kind: %v %+v", ds, d.Fields)
 	}
 }
+
+func TestCheckOptionsPredeclared(t *testing.T) {
+	f, err := Parse("", []byte("print $x\nf(1, 2)\nlet y = ff(1)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := Check(f, CheckOptions{Vars: []string{"x"}, Funcs: map[string]Arity{"f": {2, 2}}})
+	if got := diagText(ds); got != "3:9: undefined function ff\n  hint: did you mean `f`?" {
+		t.Errorf("got %q", got)
+	}
+}
