@@ -214,7 +214,7 @@ func TestModelSeedAndExec(t *testing.T) {
 	mustEnsure(t, e, Want{Rule: &RuleWant{Rule: Rule{Mark: 1, Action: ActionLookup, Table: 100}, AnyPriority: true}})
 	mustEnsure(t, e, Want{Link: &LinkWant{Name: "wg0", Kind: KindWireGuard}})
 	mustEnsure(t, e, Want{WireGuard: &WGWant{Name: "wg0", PrivateKey: ptr(testKey(1))}})
-	c, err := NewModelFrom(m, []string{"lab"})
+	c, err := NewModelFrom(m, []string{"lab", "not-yet"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,15 +5,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // NewModelFrom returns a Model holding a copy of k's live state: the Host
-// namespace and each of namespaces in full (links, addresses, routes of
-// every table, rules, neighbours, WireGuard configurations); every other
-// named namespace of k exists in the copy, fresh. `nets plan` runs a
-// recipe against it.
+// namespace and each of namespaces that k has, in full (links,
+// addresses, routes of every table, rules, neighbours, WireGuard
+// configurations); every other named namespace of k exists in the copy,
+// fresh. Listed namespaces k does not have are skipped (a recipe being
+// planned may create them). `nets plan` runs a recipe against it.
 func NewModelFrom(k Kernel, namespaces []string) (*Model, error) {
 	m := NewModel()
 	return m, m.Seed(k, namespaces)
@@ -37,7 +39,7 @@ func (m *Model) Seed(k Kernel, namespaces []string) error {
 		if ns == HostName {
 			ns = Host
 		}
-		if seen[ns] {
+		if seen[ns] || (ns != Host && !slices.Contains(names, ns)) {
 			continue
 		}
 		seen[ns] = true
