@@ -9,3 +9,7 @@ var (
 	WaitFor    = waitFor
 	HelperArg0 = helperArg0
 )
+
+// SetHelperReady pretends the program did (or did not) call
+// MaybeRunHelper, returning the previous state.
+func SetHelperReady(v bool) bool { return helperReady.Swap(v) }

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,11 @@ const (
 	readyOK    = "ok"
 )
 
+// helperReady records that this program called MaybeRunHelper, so that a
+// copy of it started in helper mode really becomes a helper (and does not,
+// say, run a test suite again inside the device's namespace).
+var helperReady atomic.Bool
+
 func helperEnv(name, sockDir string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -45,6 +51,7 @@ func helperEnv(name, sockDir string) []string {
 // Call it first thing in main and in every TestMain of a package whose
 // tests may start devices.
 func MaybeRunHelper() {
+	helperReady.Store(true)
 	if os.Getenv(envHelper) != "1" {
 		return
 	}

@@ -293,12 +293,17 @@ func describeNetns(h Helper) string {
 // It returns once the device's TUN link exists and its UAPI socket
 // answers, or with the helper's error.
 //
-// It fails with an error wrapping fs.ErrExist when a device of that name
+// The program must have called MaybeRunHelper (the helper is a copy of
+// it). It fails with an error wrapping fs.ErrExist when a device of that name
 // already runs in any namespace (names are unique host-wide, see the
 // package documentation), and removes a stale socket of that name first.
 func Start(nsPath, name string, opts Options) error {
 	if err := ValidName(name); err != nil {
 		return err
+	}
+	if !helperReady.Load() {
+		return fmt.Errorf("start userspace WireGuard device %s: this program cannot serve as its helper: "+
+			"it must call wgdev.MaybeRunHelper first thing in main (or TestMain)", name)
 	}
 	sock := opts.SocketPath(name)
 	if h, err := Lookup(name, opts); err == nil {

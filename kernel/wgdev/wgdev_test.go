@@ -534,3 +534,19 @@ func TestSIGINT(t *testing.T) {
 	}
 	checkGone(t, ns, "wgt11", h.PID, opts)
 }
+
+// TestRefusedWithoutMaybeRunHelper: a program that never calls
+// MaybeRunHelper cannot start devices (its copy would not become a
+// helper).
+func TestRefusedWithoutMaybeRunHelper(t *testing.T) {
+	ns, _ := newNS(t)
+	old := wgdev.SetHelperReady(false)
+	defer wgdev.SetHelperReady(old)
+	err := wgdev.Start(ns, "wgt12", tmpOpts(t))
+	if err == nil || !strings.Contains(err.Error(), "MaybeRunHelper") {
+		t.Errorf("Start = %v; want a refusal naming MaybeRunHelper", err)
+	}
+	if linkIn(t, ns, "wgt12") || len(wgdev.HelperPIDs()) != 0 {
+		t.Error("the refused Start started something")
+	}
+}
