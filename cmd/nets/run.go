@@ -97,7 +97,11 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 	// The kernel: this machine's (over netlink), or an empty model.
 	var k kernel.Kernel
 	if o.model {
-		out.note("--model: %s against an empty in-memory kernel; this machine's network is not touched", map[bool]string{true: "planning", false: "running"}[plan])
+		verb := "running"
+		if plan {
+			verb = "planning"
+		}
+		out.note("--model: %s against an empty in-memory kernel (exec statements are recorded, not run); this machine's network is not touched", verb)
 		k = kernel.NewModel()
 	} else {
 		if !plan && !hasNetAdmin() {
