@@ -66,9 +66,13 @@ func Command(args []string) (*exec.Cmd, error) {
 		}
 		flags = append(flags, "--user", "--map-root-user")
 	}
+	env := append(os.Environ(), EnvMarker+"=1")
+	if os.Geteuid() != 0 {
+		env = append(env, EnvMarker+"_USER=1")
+	}
 	flags = append(flags, "--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--", exe)
 	cmd := exec.Command(unshare, append(flags, args...)...)
-	cmd.Env = append(os.Environ(), EnvMarker+"=1")
+	cmd.Env = env
 	return cmd, nil
 }
 
@@ -178,7 +182,7 @@ func loUp() error {
 // Describe returns a short human description of the sandbox for messages.
 func Describe() string {
 	parts := []string{"network", "mount", "PID"}
-	if os.Geteuid() != 0 && !Inside() {
+	if os.Getenv(EnvMarker+"_USER") == "1" || (os.Geteuid() != 0 && !Inside()) {
 		parts = append([]string{"user"}, parts...)
 	}
 	return "fresh " + strings.Join(parts, ", ") + " namespaces"
