@@ -111,43 +111,78 @@ func Save(k Kernel, ns string, opts SaveOptions) (string, error) {
 // ReadConfig reads the configuration of namespace ns of k (see Config).
 // names names routing tables (nil: built-ins only).
 func ReadConfig(k Kernel, ns string, names *TableNames) (*Config, error) {
-	c := &Config{NS: ns, names: names, Links: []SavedLink{}, Addrs: []Addr{}, Routes: []Route{}, Rules: []Rule{}, Neighs: []Neigh{}}
-	links, err := k.Links(ns)
-	if err != nil {
-		return nil, err
+	return ReadConfigParts(k, ns, names, nil, PartAll)
+}
+
+// Parts selects parts of a Config for ReadConfigParts.
+type Parts uint8
+
+// Parts of a Config.
+const (
+	PartLinks Parts = 1 << iota
+	PartWireGuard
+	PartAddrs
+	PartRoutes
+	PartRules
+	PartNeighs
+	PartAll = PartLinks | PartWireGuard | PartAddrs | PartRoutes | PartRules | PartNeighs
+)
+
+// ReadConfigParts reads the parts of the configuration of ns that parts
+// selects and takes the others from prev (nil: read everything). A
+// monitor uses it to re-read only what an event touched.
+func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts Parts) (*Config, error) {
+	if prev == nil {
+		parts = PartAll
 	}
-	c.Links = orderLinks(links)
+	c := &Config{NS: ns, names: names, Links: []SavedLink{}, Addrs: []Addr{}, Routes: []Route{}, Rules: []Rule{}, Neighs: []Neigh{}}
+	if prev != nil {
+		c.Links, c.WireGuard, c.Addrs, c.Routes, c.Rules, c.Neighs = prev.Links, prev.WireGuard, prev.Addrs, prev.Routes, prev.Rules, prev.Neighs
+	}
+	if parts&PartLinks != 0 {
+		links, err := k.Links(ns)
+		if err != nil {
+			return nil, err
+		}
+		c.Links = orderLinks(links)
+	}
 	linkPos := map[string]int{}
 	byName := map[string]Link{}
 	for i, l := range c.Links {
 		linkPos[l.Name] = i
 		byName[l.Name] = l.Link
 	}
-	netnsSeen := map[string]bool{}
 	for _, l := range c.Links {
 		if l.Create && l.Kind == KindVeth && l.Veth != nil {
-			if p := l.Veth.PeerNetns; p != "" && p != "?" && p != HostName && p != ns && !netnsSeen[p] {
-				netnsSeen[p] = true
+			if p := l.Veth.PeerNetns; p != "" && p != "?" && p != HostName && p != ns && !slices.Contains(c.Netns, p) {
 				c.Netns = append(c.Netns, p)
 			}
 		}
-		if l.Kind == KindWireGuard {
-			d, err := k.WireGuard(ns, l.Name)
-			if err != nil {
-				return nil, fmt.Errorf("save: wireguard %s: %w", l.Name, err)
-			}
-			c.WireGuard = append(c.WireGuard, d)
-		}
 	}
 	sort.Strings(c.Netns)
-
-	addrs, err := k.Addrs(ns)
-	if err != nil {
-		return nil, err
+	if parts&PartWireGuard != 0 {
+		c.WireGuard = nil
+		for _, l := range c.Links {
+			if l.Kind == KindWireGuard {
+				d, err := k.WireGuard(ns, l.Name)
+				if err != nil {
+					return nil, fmt.Errorf("save: wireguard %s: %w", l.Name, err)
+				}
+				c.WireGuard = append(c.WireGuard, d)
+			}
+		}
 	}
-	for _, a := range addrs {
-		if !kernelAddr(a, byName[a.Link]) {
-			c.Addrs = append(c.Addrs, a)
+
+	if parts&PartAddrs != 0 {
+		addrs, err := k.Addrs(ns)
+		if err != nil {
+			return nil, err
+		}
+		c.Addrs = []Addr{}
+		for _, a := range addrs {
+			if !kernelAddr(a, byName[a.Link]) {
+				c.Addrs = append(c.Addrs, a)
+			}
 		}
 	}
 	sort.SliceStable(c.Addrs, func(i, j int) bool {
@@ -158,39 +193,48 @@ func ReadConfig(k Kernel, ns string, names *TableNames) (*Config, error) {
 		return a.Prefix.Addr().Is4() && b.Prefix.Addr().Is6()
 	})
 
-	routes, err := k.Routes(ns)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range routes {
-		if kernelRoute(r) {
-			continue
+	if parts&PartRoutes != 0 {
+		routes, err := k.Routes(ns)
+		if err != nil {
+			return nil, err
 		}
-		if r.Type == RouteBlackhole || r.Type == RouteUnreachable || r.Type == RouteProhibit {
-			r.Dev = "" // IPv6 reads these back through lo
+		c.Routes = []Route{}
+		for _, r := range routes {
+			if kernelRoute(r) {
+				continue
+			}
+			if r.Type == RouteBlackhole || r.Type == RouteUnreachable || r.Type == RouteProhibit {
+				r.Dev = "" // IPv6 reads these back through lo
+			}
+			c.Routes = append(c.Routes, r)
 		}
-		c.Routes = append(c.Routes, r)
+		sort.SliceStable(c.Routes, func(i, j int) bool { return routeLess(c.Routes[i], c.Routes[j]) })
 	}
-	sort.SliceStable(c.Routes, func(i, j int) bool { return routeLess(c.Routes[i], c.Routes[j]) })
 
-	rules, err := k.Rules(ns)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rules {
-		if !defaultRule(r) {
-			c.Rules = append(c.Rules, r)
+	if parts&PartRules != 0 {
+		rules, err := k.Rules(ns)
+		if err != nil {
+			return nil, err
 		}
+		c.Rules = []Rule{}
+		for _, r := range rules {
+			if !defaultRule(r) {
+				c.Rules = append(c.Rules, r)
+			}
+		}
+		sort.SliceStable(c.Rules, func(i, j int) bool { return c.Rules[i].Family < c.Rules[j].Family })
 	}
-	sort.SliceStable(c.Rules, func(i, j int) bool { return c.Rules[i].Family < c.Rules[j].Family })
 
-	neighs, err := k.Neighs(ns)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range neighs {
-		if n.State&NeighPermanent != 0 {
-			c.Neighs = append(c.Neighs, n)
+	if parts&PartNeighs != 0 {
+		neighs, err := k.Neighs(ns)
+		if err != nil {
+			return nil, err
+		}
+		c.Neighs = []Neigh{}
+		for _, n := range neighs {
+			if n.State&NeighPermanent != 0 {
+				c.Neighs = append(c.Neighs, n)
+			}
 		}
 	}
 	sort.SliceStable(c.Neighs, func(i, j int) bool {
