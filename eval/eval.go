@@ -43,8 +43,9 @@ type Options struct {
 	// relative to the including file.
 	FS fs.FS
 	// Tx configures the transaction (journal directory, lock wait, fault
-	// injection hooks). Recipe defaults to the file's name. Plan always
-	// sets NoJournal.
+	// injection hooks). Recipe defaults to the file's name. Plan, and a
+	// Run on a *kernel.Model, always set NoJournal: a model needs no
+	// crash journal.
 	Tx txn.Options
 	// OnChange is called for each change as soon as it is applied (Run)
 	// or computed (Plan). Render it with FormatChange.
@@ -217,6 +218,12 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 
 	k := o.Kernel
 	txo := o.Tx
+	if _, isModel := k.(*kernel.Model); isModel {
+		// The journal protects a real kernel from a crash; a model's
+		// state dies with the process, so it runs without (no files, no
+		// lock). Rollback works the same.
+		txo.NoJournal = true
+	}
 	if txo.Recipe == "" {
 		txo.Recipe = f.Filename
 	}

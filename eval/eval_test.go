@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/lang"
 )
@@ -49,8 +50,10 @@ func dumpAll(t testing.TB, k kernel.Kernel) string {
 
 // testOptions are the options every test run uses: a fresh model, only
 // the built-in table names, a fixed environment and resolver.
-func testOptions(k kernel.Kernel, out *bytes.Buffer) Options {
+func testOptions(t testing.TB, k kernel.Kernel, out *bytes.Buffer) Options {
 	return Options{
+		// Never the real /run/nets: each test journals in its own directory.
+		Tx:     txn.Options{JournalDir: t.TempDir(), Wait: -1},
 		Kernel: k,
 		Stdout: out,
 		Stderr: out,
@@ -111,7 +114,7 @@ func runScript(t *testing.T, path string) {
 	plan := strings.Contains(comment, "plan\n")
 	m := kernel.NewModel()
 	var out bytes.Buffer
-	o := testOptions(m, &out)
+	o := testOptions(t, m, &out)
 	o.FS = fsys
 	for _, line := range strings.Split(comment, "\n") {
 		if ns, ok := strings.CutPrefix(line, "ns: "); ok {
