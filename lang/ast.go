@@ -355,3 +355,18 @@ func Keyword(a Arg) string {
 	}
 	return ""
 }
+
+// InterpVar reports whether x, the expression of a `${...}`, is a bare
+// name, which (as in the contract's `veth-${i}`) interpolates the variable
+// of that name: `${i}` means `${$i}`. true and false are not names.
+func InterpVar(x Expr) (name string, ok bool) {
+	w, isWord := x.(*Word)
+	if !isWord {
+		return "", false
+	}
+	name, ok = w.Literal()
+	if !ok || !isIdent(name) || name == "true" || name == "false" {
+		return "", false
+	}
+	return name, true
+}

@@ -445,13 +445,9 @@ func (c *checker) expr(e Expr, sc *scope) {
 			c.errf(e, hint, "undefined variable $%s", e.Name)
 		}
 	case *Word:
-		for _, p := range e.Parts {
-			c.expr(p.Expr, sc)
-		}
+		c.parts(e.Parts, sc)
 	case *String:
-		for _, p := range e.Parts {
-			c.expr(p.Expr, sc)
-		}
+		c.parts(e.Parts, sc)
 	case *Call:
 		for _, a := range e.Args {
 			c.expr(a, sc)
@@ -488,6 +484,27 @@ func (c *checker) expr(e Expr, sc *scope) {
 		c.expr(e.X, sc)
 	case *Paren:
 		c.expr(e.X, sc)
+	}
+}
+
+// parts checks the interpolations of a word or string; `${name}` refers
+// to the variable name (see InterpVar).
+func (c *checker) parts(parts []Part, sc *scope) {
+	for _, p := range parts {
+		if p.Expr == nil {
+			continue
+		}
+		if name, ok := InterpVar(p.Expr); ok {
+			if !sc.lookupVar(name) {
+				hint := "${name} interpolates the variable $name"
+				if best := closest(name, sc.varNames()); best != "" {
+					hint = fmt.Sprintf("did you mean `${%s}`?", best)
+				}
+				c.errf(p.Expr, hint, "undefined variable %s in ${%s}", name, name)
+			}
+			continue
+		}
+		c.expr(p.Expr, sc)
 	}
 }
 

@@ -64,6 +64,8 @@ var errorTests = []struct {
 	{"set y = 1", "1:5: set of undefined variable y (use let to define it)"},
 	{"let count = 1\nset cuont = 2", "2:5: set of undefined variable cuont (use let to define it)\n  hint: did you mean `count`?"},
 	{"for $i in range(3) < print $i >\nprint $i", "2:7: undefined variable $i"},
+	{"for $i in range(3) < link veth-${i} up >\nlink veth-${i} up", "2:13: undefined variable i in ${i}\n  hint: ${name} interpolates the variable $name"},
+	{"let name = 1\nprint \"${nmae} ${true}\"", "2:10: undefined variable nmae in ${nmae}\n  hint: did you mean `${name}`?"},
 	{"def f($a) < print $b >", "1:19: undefined variable $b"},
 	{"def f($a, $a) < >", "1:11: duplicate parameter $a"},
 	{"paire(a, b)", "1:1: undefined function paire"},

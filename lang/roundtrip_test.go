@@ -99,3 +99,27 @@ func TestRoundTripTricky(t *testing.T) {
 		roundTrip(t, "tricky", []byte(src))
 	}
 }
+
+// TestExamplesCheckClean: the sample recipes of testdata/ and examples/
+// have no static errors.
+func TestExamplesCheckClean(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"testdata/*.nets", "testdata/fmt/*.nets", "../examples/*.nets"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	for _, path := range files {
+		f, err := ParseFile(path)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		opts := CheckOptions{Vars: []string{"y", "n", "a", "b", "c", "l", "p", "why", "x", "kb", "ns", "dev", "prefix"}}
+		if filepath.Base(path) == "messy.nets" {
+			opts.Vars = nil
+		}
+		if ds := Check(f, opts); len(ds) != 0 {
+			t.Errorf("%s:\n%v", path, ds)
+		}
+	}
+}
