@@ -230,8 +230,14 @@ sudo nets confirm`,
 		usage:   []string{"help [COMMAND]"},
 		summary: "show help for nets or a command",
 		body:    `Shows the list of commands, or the full help of COMMAND with examples.`,
+		flags: func() (*flag.FlagSet, []string) {
+			fs := newFlags("help")
+			fs.Bool("man", false, "print the whole reference as a man page (roff), as in docs/nets.1")
+			return fs, []string{"man"}
+		},
 		examples: `nets help run
-nets run --help`,
+nets run --help
+nets help --man | man -l -`,
 	},
 }
 
@@ -261,8 +267,11 @@ func (c *cli) printOverview(w io.Writer) {
 Flags may stand before or after FILE. Exit status: %s
 With plan --detailed-exitcode, 3 means changes are pending.
 
+Environment:
+%s
+
 Run 'nets help COMMAND' for a command's flags and examples.
-`, strings.ReplaceAll(exitGeneral, "\n", " "))
+`, strings.ReplaceAll(exitGeneral, "\n", " "), indent(envHelp, "  "))
 }
 
 // printHelp writes the help of one command.
@@ -309,11 +318,14 @@ func indent(s, prefix string) string {
 
 func (c *cli) cmdHelp(args []string) int {
 	fs := newFlags("help")
+	man := fs.Bool("man", false, "print the whole reference as a man page (roff), as in docs/nets.1")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return c.flagErr("help", err)
 	}
 	switch {
+	case *man && len(pos) == 0:
+		writeMan(c.stdout)
 	case len(pos) == 0:
 		c.printOverview(c.stdout)
 	case len(pos) > 1:

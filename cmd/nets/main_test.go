@@ -1,10 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -62,4 +64,26 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite docs/nets.1 from the help texts")
+
+// TestManPage checks that docs/nets.1 is what `nets help --man` prints
+// (run with -update to regenerate it).
+func TestManPage(t *testing.T) {
+	var b strings.Builder
+	writeMan(&b)
+	path := filepath.Join("..", "..", "docs", "nets.1")
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (generate it: go test ./cmd/nets -run TestManPage -update)", err)
+	}
+	if string(have) != b.String() {
+		t.Errorf("%s is out of date: go test ./cmd/nets -run TestManPage -update", path)
+	}
 }
