@@ -205,7 +205,10 @@ func (pr *printer) inline(b *Block) bool {
 			return false
 		}
 	}
-	return len(FormatStmt(s)) <= 80
+	text := FormatStmt(s)
+	// The whole line must fit, or the statement inside would be wrapped
+	// and the block would no longer be on one line.
+	return len(text) <= 80 && pr.col()+len(text)+4 <= maxWidth
 }
 
 func (pr *printer) stmt(s Stmt) {
