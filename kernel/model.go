@@ -85,6 +85,9 @@ type mns struct {
 	rules  []Rule // ordered as the kernel lists them (family, then priority, then age)
 	neighs map[neighKey]Neigh
 	wg     map[string]*WGDevice
+	// mtuByUser marks bridges whose MTU was set explicitly; the others
+	// follow their ports' smallest MTU (br_mtu_auto_adjust).
+	mtuByUser map[string]bool
 }
 
 type maddr struct {
@@ -152,6 +155,8 @@ func (m *Model) freshNS() *mns {
 		byDst:  map[tableDst][]routeKey{},
 		neighs: map[neighKey]Neigh{},
 		wg:     map[string]*WGDevice{},
+
+		mtuByUser: map[string]bool{},
 	}
 	m.nextIndex++
 	n.links["lo"] = &Link{Name: "lo", Index: 1, Kind: KindDevice, MTU: 65536, Address: net.HardwareAddr{0, 0, 0, 0, 0, 0}}
@@ -376,6 +381,8 @@ func (m *Model) AddLink(ns string, l Link) error {
 	case KindBridge:
 		if nl.MTU == 0 {
 			nl.MTU = 1500
+		} else {
+			n.mtuByUser[l.Name] = true
 		}
 		if nl.Address == nil {
 			nl.Address = m.newMAC()
@@ -450,9 +457,30 @@ func (m *Model) AddLink(ns string, l Link) error {
 	return nil
 }
 
+// adjustBridgeMTU gives bridge br its ports' smallest MTU (1500 without
+// ports) unless its MTU was set explicitly, as the kernel does.
+func (n *mns) adjustBridgeMTU(br string) {
+	b := n.links[br]
+	if br == "" || b == nil || b.Kind != KindBridge || n.mtuByUser[br] {
+		return
+	}
+	mtu := uint32(0)
+	for _, l := range n.links {
+		if l.Master == br && (mtu == 0 || l.MTU < mtu) {
+			mtu = l.MTU
+		}
+	}
+	if mtu == 0 {
+		mtu = 1500
+	}
+	b.MTU = mtu
+}
+
 func (m *Model) setMaster(ns string, n *mns, op string, l *Link, master string) error {
 	if master == "" {
+		old := l.Master
 		l.Master = ""
+		n.adjustBridgeMTU(old)
 		return nil
 	}
 	br := n.links[master]
@@ -465,7 +493,10 @@ func (m *Model) setMaster(ns string, n *mns, op string, l *Link, master string) 
 	if l.Kind == KindBridge {
 		return kerr(op, ns, syscall.ELOOP, "Can not enslave a bridge to a bridge")
 	}
+	old := l.Master
 	l.Master = master
+	n.adjustBridgeMTU(old)
+	n.adjustBridgeMTU(master)
 	return nil
 }
 
@@ -496,6 +527,11 @@ func (m *Model) setUp(n *mns, l *Link, up bool) {
 	n.filterRoutes(func(r Route) bool {
 		return r.Dev == l.Name && !(r.Dst.Addr().Is4() && r.Type == RouteLocal)
 	})
+	for k := range n.neighs {
+		if k.link == l.Name {
+			delete(n.neighs, k) // neigh_ifdown flushes permanent entries too
+		}
+	}
 }
 
 // SetLink changes attributes of link `name`.
@@ -522,6 +558,10 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 			return kerr(op, ns, syscall.EINVAL, "mtu out of range")
 		}
 		l.MTU = *ch.MTU
+		if l.Kind == KindBridge {
+			n.mtuByUser[name] = true
+		}
+		n.adjustBridgeMTU(l.Master)
 	}
 	if ch.Address != nil {
 		if len(ch.Address) != 6 || l.Kind == KindTun || l.Kind == KindWireGuard {
@@ -568,6 +608,7 @@ func (m *Model) moveLink(ns string, n *mns, name, target string) error {
 		return kerr(op, ns, syscall.EEXIST, "")
 	}
 	m.dropDependents(n, name)
+	oldMaster := l.Master
 	l.Up, l.Master = false, ""
 	for _, o := range n.links {
 		if o.Master == name {
@@ -575,6 +616,8 @@ func (m *Model) moveLink(ns string, n *mns, name, target string) error {
 		}
 	}
 	delete(n.links, name)
+	n.adjustBridgeMTU(oldMaster)
+	delete(n.mtuByUser, name)
 	tn.links[name] = l
 	if wg := n.wg[name]; wg != nil {
 		delete(n.wg, name)
@@ -631,7 +674,9 @@ func (m *Model) delLink(ns string, n *mns, name string) {
 	}
 	delete(n.links, name)
 	delete(n.wg, name)
+	delete(n.mtuByUser, name)
 	m.dropDependents(n, name)
+	n.adjustBridgeMTU(l.Master)
 	for _, o := range sortedLinks(n) {
 		if o.Master == name {
 			n.links[o.Name].Master = ""

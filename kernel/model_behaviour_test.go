@@ -242,3 +242,40 @@ func TestModelSeedAndExec(t *testing.T) {
 		t.Errorf("exec in missing netns: %v", err)
 	}
 }
+
+func TestModelBridgeMTUAndNeighFlush(t *testing.T) {
+	// Measured: a bridge takes its ports' smallest MTU (1500 without
+	// ports) until its MTU is set; taking a link down flushes even its
+	// permanent neighbours.
+	m := NewModel()
+	must(t, m.AddLink(Host, Link{Name: "br0", Kind: KindBridge}))
+	must(t, m.AddLink(Host, Link{Name: "va", Kind: KindVeth, Veth: &Veth{Peer: "vb"}, MTU: 1400}))
+	mtu := func() uint32 {
+		ls, _ := m.Links(Host)
+		for _, l := range ls {
+			if l.Name == "br0" {
+				return l.MTU
+			}
+		}
+		return 0
+	}
+	must(t, m.SetLink(Host, "va", LinkChange{Master: ptr("br0")}))
+	if mtu() != 1400 {
+		t.Errorf("bridge mtu with a 1400 port: %d", mtu())
+	}
+	must(t, m.SetLink(Host, "va", LinkChange{Master: ptr("")}))
+	if mtu() != 1500 {
+		t.Errorf("bridge mtu without ports: %d", mtu())
+	}
+	must(t, m.SetLink(Host, "br0", LinkChange{MTU: ptr(uint32(9000))}))
+	must(t, m.SetLink(Host, "va", LinkChange{Master: ptr("br0")}))
+	if mtu() != 9000 {
+		t.Errorf("bridge mtu set by the user changed: %d", mtu())
+	}
+	must(t, m.SetLink(Host, "va", LinkChange{Up: ptr(true)}))
+	must(t, m.SetNeigh(Host, Neigh{Link: "va", IP: netip.MustParseAddr("10.0.0.9"), LLAddr: mac("02:00:00:00:00:09")}))
+	must(t, m.SetLink(Host, "va", LinkChange{Up: ptr(false)}))
+	if ns, _ := m.Neighs(Host); len(ns) != 0 {
+		t.Errorf("neighbours survived link down: %v", ns)
+	}
+}

@@ -132,6 +132,17 @@ func (m *Model) Load(k Kernel, ns string) error {
 	for _, x := range neighs {
 		n.neighs[neighKey{x.Link, x.IP}] = x
 	}
+	for _, l := range n.links {
+		if l.Kind == KindBridge {
+			// A bridge whose MTU is not what its ports give it had it set.
+			mtu := l.MTU
+			n.adjustBridgeMTU(l.Name)
+			if l.MTU != mtu {
+				l.MTU = mtu
+				n.mtuByUser[l.Name] = true
+			}
+		}
+	}
 	n.wg = wg
 	m.nss[ns] = n
 	return nil

@@ -61,7 +61,26 @@ func Run(t *testing.T, open func(t *testing.T) (k kernel.Kernel, ns string)) {
 			k, ns := open(t)
 			env := Env{NS: ns, Other: fmt.Sprintf("cf%d-%s", i, short(c.Name))}
 			t.Cleanup(func() { cleanup(k, env) })
-			runCase(t, k, env, c)
+			var twin *kernel.Model
+			if _, isModel := k.(*kernel.Model); !isModel {
+				m, err := kernel.NewModelFrom(k, []string{env.NS})
+				if err != nil {
+					t.Fatalf("seeding the model twin: %v", err)
+				}
+				twin = m
+			}
+			got := runCase(t, k, env, c)
+			if twin != nil && !t.Failed() {
+				// The model must agree with this kernel: run the case on
+				// a Model seeded from the same starting state and compare.
+				want := runCase(t, twin, env, c)
+				names := []string{"after setup", "after the ensure", "after the inverse"}
+				for i := range got {
+					if i < len(want) && agreeable(got[i]) != agreeable(want[i]) {
+						t.Errorf("the model disagrees %s (- kernel, + model):\n%s", names[i], diff(agreeable(got[i]), agreeable(want[i])))
+					}
+				}
+			}
 		})
 	}
 	for _, c := range PrimitiveCases() {
@@ -135,7 +154,23 @@ func marks(s *kernel.Step) string {
 	return b.String()
 }
 
-func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
+// agreeable drops what a model cannot predict from a dump: the
+// hardware addresses the kernel picks at random.
+func agreeable(dump string) string {
+	lines := strings.Split(dump, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "link ") {
+			if j := strings.Index(l, " address "); j >= 0 {
+				lines[i] = l[:j]
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// runCase runs c on k and returns the dumps after the setup, after the
+// ensure and after its inverse (as far as the case got).
+func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) (dumps []string) {
 	e := kernel.NewEnsurer(k)
 	if c.Setup != nil {
 		for _, w := range c.Setup(env) {
@@ -145,6 +180,7 @@ func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
 		}
 	}
 	before := dump(t, k, env)
+	dumps = append(dumps, before)
 	w := c.Want(env)
 	step, err := e.Prepare(w)
 	if err == nil {
@@ -163,7 +199,7 @@ func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
 		if after := dump(t, k, env); after != before {
 			t.Errorf("failed ensure (undone) left the state changed:\n%s", diff(before, after))
 		}
-		return
+		return dumps
 	}
 	if err != nil {
 		t.Fatalf("%s: %v", kernel.FormatWant(w, nil), err)
@@ -177,6 +213,7 @@ func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
 		c.Check(t, k, env)
 	}
 	applied := dump(t, k, env)
+	dumps = append(dumps, applied)
 	// Idempotent: a fresh Ensurer (reading the kernel anew) sees nothing to do.
 	again, err := kernel.NewEnsurer(k).Prepare(w)
 	if err != nil {
@@ -189,10 +226,12 @@ func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
 		if applied != before {
 			t.Errorf("no-op ensure changed the state:\n%s", diff(before, applied))
 		}
-		return
+		return dumps
 	}
 	undo(t, k, step)
-	if after := dump(t, k, env); after != before {
+	after := dump(t, k, env)
+	dumps = append(dumps, after)
+	if after != before {
 		t.Errorf("inverse did not restore the state:\n%s", diff(before, after))
 	}
 	// Replaying the inverse again is harmless.
@@ -206,6 +245,7 @@ func runCase(t *testing.T, k kernel.Kernel, env Env, c Case) {
 			t.Errorf("replaying the inverse changed %q", s.Changes)
 		}
 	}
+	return dumps
 }
 
 // journal round-trips wants through JSON, as the transaction journal
