@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,21 +30,19 @@ type ConfigChange struct {
 // String returns the line as printed: the mark, a space, the text.
 func (c ConfigChange) String() string { return string(c.Mark) + " " + c.Text }
 
-// MarshalJSON encodes the change as {"mark": "+", "ns": "name" ("host"
-// for Host), "kind": "route", "text": "route ...", "object": {...}}, the
-// object in the form SaveJSON documents.
+// MarshalJSON encodes the change as {"mark": "+", "ns": "lab", "kind":
+// "route", "text": "route ...", "object": {...}}: ns "" is the namespace
+// nets runs in (as in run and plan output), the object is in the form
+// SaveJSON documents (absent for the resync line), and text is not
+// HTML-escaped.
 func (c ConfigChange) MarshalJSON() ([]byte, error) {
-	ns := c.NS
-	if ns == Host {
-		ns = HostName
-	}
-	return json.Marshal(struct {
+	return marshalJSON(struct {
 		Mark   string `json:"mark"`
 		NS     string `json:"ns"`
 		Kind   string `json:"kind"`
 		Text   string `json:"text"`
 		Object any    `json:"object,omitempty"`
-	}{string(c.Mark), ns, c.Kind, c.Text, JSONObject(c.Object, c.names)})
+	}{string(c.Mark), c.NS, c.Kind, c.Text, JSONObject(c.Object, c.names)}, "")
 }
 
 type cfgItem struct {

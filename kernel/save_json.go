@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -27,7 +28,7 @@ import (
 // ones described here keep their names and meaning.
 
 // SaveJSON returns what Save returns as one JSON object, the fields of
-// Config: {"ns", "tables": [{"id","name"}], "netns": [names], "links":
+// Config: {"ns" ("" is the namespace nets runs in), "tables": [{"id","name"}], "netns": [names], "links":
 // [link + "create"], "wireguard": [device], "addrs", "routes", "rules",
 // "neighs"}, each a list of objects as described above, in Save's order.
 func SaveJSON(k Kernel, ns string, opts SaveOptions) ([]byte, error) {
@@ -42,9 +43,6 @@ func SaveJSON(k Kernel, ns string, opts SaveOptions) ([]byte, error) {
 // in base64.
 func (c *Config) JSON(reveal bool) ([]byte, error) {
 	out := map[string]any{"ns": c.NS}
-	if c.NS == Host {
-		out["ns"] = HostName
-	}
 	tables := []any{}
 	for _, t := range c.Tables {
 		tables = append(tables, t)
@@ -84,7 +82,7 @@ func (c *Config) JSON(reveal bool) ([]byte, error) {
 		neighs = append(neighs, jsonNeigh(n))
 	}
 	out["neighs"] = neighs
-	return json.MarshalIndent(out, "", "  ")
+	return marshalJSON(out, "  ")
 }
 
 // ShowJSON returns the objects Show would print as a JSON list, in the
@@ -97,7 +95,22 @@ func ShowJSON(k Kernel, ns, what, arg string, names *TableNames) ([]byte, error)
 	if objs == nil {
 		objs = []any{}
 	}
-	return json.MarshalIndent(objs, "", "  ")
+	return marshalJSON(objs, "  ")
+}
+
+// marshalJSON encodes v without HTML escaping (recipe text has < and >),
+// indented by indent ("" for one line), without a trailing newline.
+func marshalJSON(v any, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // toMap marshals v with its json tags and reads it back as a map, so

@@ -270,3 +270,41 @@ func TestShowModel(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffConfig: the differences between two states of a Model, as
+// monitor prints them: removals (dependents first), then additions and
+// in-place link changes.
+func TestDiffConfig(t *testing.T) {
+	m, names := svModel(t)
+	before, err := kernel.ReadConfig(m, "", names)
+	svMust(t, err)
+	down, mtu, alias := false, uint32(1400), ""
+	svMust(t, m.SetLink("", "v0", kernel.LinkChange{Up: &down, MTU: &mtu, Alias: &alias}))
+	svMust(t, m.DelLink("", "zbr"))
+	svMust(t, m.AddRoute("", kernel.Route{Table: 100, Dst: svP("10.12.0.0/16"), Type: kernel.RouteBlackhole, Protocol: 3}, false))
+	svMust(t, m.AddLink("", kernel.Link{Name: "br1", Kind: kernel.KindBridge}))
+	after, err := kernel.ReadConfigParts(m, "", names, before, kernel.PartAll)
+	svMust(t, err)
+	var got strings.Builder
+	for _, c := range kernel.DiffConfig(before, after) {
+		got.WriteString(c.String() + "\n")
+	}
+	svGolden(t, "diff.txt", got.String())
+	if kernel.DiffConfig(after, after) != nil {
+		t.Error("a state differs from itself")
+	}
+	// Re-reading only the routes keeps the rest.
+	svMust(t, m.DelRoute("", kernel.Route{Table: 100, Dst: svP("10.12.0.0/16")}))
+	svMust(t, m.DelLink("", "br1"))
+	routesOnly, err := kernel.ReadConfigParts(m, "", names, after, kernel.PartRoutes)
+	svMust(t, err)
+	d := kernel.DiffConfig(after, routesOnly)
+	if len(d) != 1 || d[0].String() != "- route blackhole 10.12.0.0/16 table vpn" {
+		t.Errorf("routes-only diff: %v", d)
+	}
+	b, err := json.Marshal(d[0])
+	svMust(t, err)
+	if want := `{"mark":"-","ns":"","kind":"route","text":"route blackhole 10.12.0.0/16 table vpn","object":{"dst":"10.12.0.0/16","protocol":"boot","scope":"global","table":"vpn","type":"blackhole"}}`; string(b) != want {
+		t.Errorf("JSON:\n%s\nwant\n%s", b, want)
+	}
+}

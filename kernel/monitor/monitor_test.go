@@ -244,7 +244,7 @@ func TestMonitorJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj, _ := v["object"].(map[string]any)
-	if v["mark"] != "+" || v["kind"] != "route" || v["ns"] != "host" || v["text"] != "route blackhole 10.9.0.0/16 table 100" ||
+	if v["mark"] != "+" || v["kind"] != "route" || v["ns"] != "" || v["text"] != "route blackhole 10.9.0.0/16 table 100" ||
 		obj == nil || obj["type"] != "blackhole" || obj["table"] != "100" || obj["dst"] != "10.9.0.0/16" {
 		t.Errorf("JSON event: %s", b)
 	}
