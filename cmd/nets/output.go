@@ -24,6 +24,9 @@ type output struct {
 	color bool
 	ns    string // -n: the namespace the recipe starts in
 
+	// interrupted is set when a signal cancelled the run.
+	interrupted bool
+
 	changes  []kernel.Change // seen through OnChange, in order
 	result   *eval.Result
 	deadline time.Time // run --confirm: when the changes revert
@@ -161,7 +164,7 @@ func (o *output) failed(err error, src sources) int {
 	var ee *eval.Error
 	isEval := errors.As(err, &ee)
 	kind := "failed"
-	if errors.Is(err, context.Canceled) {
+	if o.interrupted || errors.Is(err, context.Canceled) {
 		kind = "interrupted"
 	}
 	if o.json {

@@ -102,7 +102,15 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 			verb = "planning"
 		}
 		out.note("--model: %s against an empty in-memory kernel (exec statements are recorded, not run); this machine's network is not touched", verb)
-		k = kernel.NewModel()
+		m := kernel.NewModel()
+		if o.ns != "" && o.ns != kernel.HostName {
+			// -n NS: the recipe starts inside NS, which the empty
+			// model must have for that.
+			if err := m.AddNamespace(o.ns); err != nil {
+				return c.usage(cmd, fmt.Errorf("-n %s: %v", o.ns, err))
+			}
+		}
+		k = m
 	} else {
 		if !plan && !hasNetAdmin() {
 			return out.permission(privilegeMsg("run") + ", or try the recipe with --model")
@@ -116,6 +124,11 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		}
 		defer nl.Close()
 		k = nl
+		if o.ns != "" && o.ns != kernel.HostName {
+			if err := checkNamespace(nl, o.ns); err != nil {
+				return out.failed(err, nil)
+			}
+		}
 	}
 
 	// print, show and exec output: stdout, unless stdout carries JSON.
@@ -170,6 +183,9 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		if !plan && errors.Is(err, kernel.ErrPerm) && nothingLeft(err) {
 			return out.permission(privilegeMsg("run") + fmt.Sprintf(" (%v)", firstLine(err)))
 		}
+		if ctx.Err() != nil {
+			out.interrupted = true
+		}
 		return out.failed(err, r.src)
 	}
 	if res.Held != nil {
@@ -187,6 +203,21 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		out.deadline = res.Held.Deadline
 	}
 	return out.done(o.detailed)
+}
+
+// checkNamespace fails when -n names a namespace that does not exist,
+// before anything runs.
+func checkNamespace(k kernel.Kernel, ns string) error {
+	names, err := k.Namespaces()
+	if err != nil {
+		return fmt.Errorf("listing network namespaces: %w", err)
+	}
+	for _, n := range names {
+		if n == ns {
+			return nil
+		}
+	}
+	return fmt.Errorf("-n %s: there is no network namespace %q (`ip netns list` shows them; `ip netns add %s` or a recipe's `netns %s` makes it)", ns, ns, ns, ns)
 }
 
 // nothingLeft reports whether a failed run left nothing changed: the
