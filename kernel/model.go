@@ -798,7 +798,7 @@ func (n *mns) addrRoutes(l *Link, a Addr) []Route {
 			return nil
 		}
 		rs := []Route{{Table: TableLocal, Dst: netip.PrefixFrom(ip, 128), Type: RouteLocal, Dev: l.Name, Protocol: 2}}
-		if a.Prefix.Bits() < 128 {
+		if l.Name != "lo" { // ::1 on lo has only its local route
 			rs = append(rs, Route{Table: TableMain, Dst: a.Prefix.Masked(), Priority: 256, Type: RouteUnicast, Dev: l.Name, Protocol: 2})
 		}
 		if a.Peer.IsValid() {
@@ -990,6 +990,17 @@ func (n *mns) hasLocal(ip netip.Addr) bool {
 	return false
 }
 
+// hasSrc reports whether ip may be a route's preferred source: an
+// address of the namespace (IPv4) or of dev (IPv6, when dev is given).
+func (n *mns) hasSrc(ip netip.Addr, dev string) bool {
+	for _, a := range n.addrs {
+		if a.Prefix.Addr() == ip && (ip.Is4() || dev == "" || a.Link == dev) {
+			return true
+		}
+	}
+	return false
+}
+
 // ---- routes ----
 
 // Routes lists every route of ns, ordered by table, family, destination,
@@ -1148,6 +1159,12 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 			}
 			return kerr(op, ns, syscall.EINVAL, "Device not specified")
 		}
+	}
+	if r.Src.IsValid() && !n.hasSrc(r.Src, r.Dev) {
+		if v6 {
+			return kerr(op, ns, syscall.EINVAL, "Invalid source address.")
+		}
+		return kerr(op, ns, syscall.EINVAL, "Invalid prefsrc address.")
 	}
 	list := n.routes[k]
 	if len(list) > 0 {

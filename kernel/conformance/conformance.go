@@ -687,6 +687,27 @@ func Cases() []Case {
 		}, Marks: "~"},
 		{Name: "addr v6", Setup: ws(lab), Want: func(env Env) kernel.Want { return addr(env.NS, "c0", "2001:db8:5::1/64") },
 			Marks: "+"},
+		{Name: "addr v6 host", Setup: ws(lab), Want: func(env Env) kernel.Want { return addr(env.NS, "c0", "2001:db8:7::1/128") },
+			Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+				if r := findRoute(t, k, env.NS, kernel.TableMain, "2001:db8:7::1/128"); r == nil || r.Priority != 256 {
+					t.Errorf("host route of a /128: %+v", r)
+				}
+			}},
+		{Name: "addr /31", Setup: ws(lab), Want: func(env Env) kernel.Want { return addr(env.NS, "c0", "10.13.0.1/31") },
+			Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+				if findRoute(t, k, env.NS, kernel.TableLocal, "10.13.0.1/32") == nil || findRoute(t, k, env.NS, kernel.TableMain, "10.13.0.0/31") == nil {
+					t.Errorf("routes of a /31")
+				}
+			}},
+		{Name: "addr broadcast on up link", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			w := addr(env.NS, "c0", "10.14.0.1/24")
+			w.Addr.Broadcast = ip("10.14.0.127")
+			return w
+		}, Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+			if r := findRoute(t, k, env.NS, kernel.TableLocal, "10.14.0.127/32"); r == nil || r.Type != kernel.RouteBroadcast {
+				t.Errorf("broadcast route: %+v", r)
+			}
+		}},
 		{Name: "addr del", Setup: seq(lab, func(env Env) []kernel.Want {
 			return []kernel.Want{addr(env.NS, "c0", "10.1.0.2/24"),
 				route(env.NS, kernel.Route{Dst: pfx("10.80.0.0/16"), Dev: "c0", Src: ip("10.1.0.1")}, kernel.RouteSetDev|kernel.RouteSetSrc)}
@@ -776,6 +797,19 @@ func Cases() []Case {
 		}), Want: func(env Env) kernel.Want {
 			return route(env.NS, kernel.Route{Dst: pfx("2001:db8:3::/64"), Gateway: ip("2001:db8:1::3"), Dev: "c0"}, kernel.RouteSetGateway|kernel.RouteSetDev)
 		}, Marks: "~"},
+		{Name: "route local type in a table", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			return route(env.NS, kernel.Route{Dst: pfx("10.5.5.5"), Type: kernel.RouteLocal, Dev: "c0", Table: 100}, kernel.RouteSetDev)
+		}, Marks: "+", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+			if r := findRoute(t, k, env.NS, 100, "10.5.5.5/32"); r == nil || r.Scope != kernel.ScopeHost || r.Protocol != 3 {
+				t.Errorf("local route: %+v", r)
+			}
+		}},
+		{Name: "route src not local", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			return route(env.NS, kernel.Route{Dst: pfx("10.32.0.0/16"), Dev: "c0", Src: ip("10.9.9.9")}, kernel.RouteSetDev|kernel.RouteSetSrc)
+		}, Err: syscall.EINVAL},
+		{Name: "route via own address", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			return via(env.NS, "10.33.0.0/16", "10.1.0.1", 0)
+		}, Marks: "+"},
 		{Name: "route unreachable gateway", Setup: ws(lab), Want: func(env Env) kernel.Want {
 			return via(env.NS, "10.28.0.0/16", "10.99.0.1", 0)
 		}, Err: syscall.ENETUNREACH},
@@ -853,6 +887,9 @@ func Cases() []Case {
 		})), Want: func(env Env) kernel.Want {
 			return absent(neigh(env.NS, "c0", "10.1.0.9", "02:00:00:00:01:09"))
 		}, Marks: "-"},
+		{Name: "neigh v6", Setup: ws(lab), Want: func(env Env) kernel.Want {
+			return neigh(env.NS, "c0", "2001:db8:1::7", "02:00:00:00:01:07")
+		}, Marks: "+"},
 		{Name: "neigh on missing link", Want: func(env Env) kernel.Want {
 			return neigh(env.NS, "nosuch0", "10.1.0.9", "02:00:00:00:01:09")
 		}, Err: kernel.ErrNotFound},
