@@ -1,0 +1,179 @@
+package kernel_test
+
+import (
+	"errors"
+	"net/netip"
+	"reflect"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/kernel/ktest"
+)
+
+// bulkRoutes returns n blackhole /24s in table.
+func bulkRoutes(n int, table uint32) []kernel.RouteOp {
+	ops := make([]kernel.RouteOp, n)
+	for i := range ops {
+		ops[i] = kernel.RouteOp{Route: kernel.Route{Table: table, Type: kernel.RouteBlackhole, Protocol: 3,
+			Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)}}
+	}
+	return ops
+}
+
+func routesOf(t *testing.T, k kernel.Kernel, ns string, table uint32) []kernel.Route {
+	t.Helper()
+	rs, err := k.Routes(ns)
+	must(t, err)
+	return slices.DeleteFunc(rs, func(r kernel.Route) bool { return r.Table != table })
+}
+
+// TestRouteBatchEncoding: routes of every shape sent as one batch read
+// back exactly as the same routes added one by one with AddRoute, and a
+// batch of deletes removes them as DelRoute does.
+func TestRouteBatchEncoding(t *testing.T) {
+	k, _ := ktest.New(t)
+	b := ktest.NewNS(t)
+	must(t, k.AddNamespace(b))
+	for _, ns := range []string{kernel.Host, b} {
+		must(t, k.AddLink(ns, kernel.Link{Name: "v0", Kind: kernel.KindVeth, Up: true, Veth: &kernel.Veth{Peer: "v1"}}))
+		must(t, k.SetLink(ns, "v1", kernel.LinkChange{Up: ptr(true)}))
+		must(t, k.AddAddr(ns, kernel.Addr{Link: "v0", Prefix: pfx("10.9.0.1/24")}, false))
+		must(t, k.AddAddr(ns, kernel.Addr{Link: "v0", Prefix: pfx("fd00:9::1/64")}, false))
+	}
+	routes := []kernel.Route{
+		{Table: 100, Dst: pfx("10.1.0.0/16"), Type: kernel.RouteBlackhole, Protocol: 3},
+		{Table: 1000, Dst: pfx("10.2.0.0/16"), Type: kernel.RouteUnicast, Gateway: addr("10.9.0.2"), Dev: "v0", Protocol: 3},
+		{Table: kernel.TableMain, Dst: pfx("10.3.0.0/24"), Priority: 7, Type: kernel.RouteUnicast, Dev: "v0", Src: addr("10.9.0.1"),
+			Protocol: 4, Scope: kernel.ScopeLink, MTU: 1400},
+		{Table: 100, Dst: pfx("10.4.0.0/24"), TOS: 0x10, Type: kernel.RouteUnreachable, Protocol: 3},
+		{Table: 100, Dst: pfx("10.5.0.0/24"), Type: kernel.RouteUnicast, Gateway: addr("10.77.0.1"), Dev: "v0", OnLink: true, Protocol: 3},
+		{Table: 100, Dst: pfx("0.0.0.0/0"), Type: kernel.RouteUnicast, Gateway: addr("10.9.0.3"), Protocol: 3},
+		{Table: 100, Dst: pfx("fd00:1::/48"), Type: kernel.RouteUnicast, Gateway: addr("fd00:9::2"), Dev: "v0", Protocol: 3},
+		{Table: 100, Dst: pfx("fd00:2::/48"), Priority: 5, Type: kernel.RouteBlackhole, Protocol: 3},
+		{Table: 100, Dst: pfx("fd00:3::/48"), Type: kernel.RouteProhibit, Protocol: 3},
+	}
+	var ops []kernel.RouteOp
+	for _, r := range routes {
+		must(t, k.AddRoute(b, r, false))
+		ops = append(ops, kernel.RouteOp{Route: r})
+	}
+	// A replace in the batch changes a route in place, as AddRoute does.
+	repl := routes[0]
+	repl.Type = kernel.RouteUnreachable
+	must(t, k.AddRoute(b, repl, true))
+	ops = append(ops, kernel.RouteOp{Replace: true, Route: repl})
+	n, err := k.RouteBatch(kernel.Host, ops)
+	if n != len(ops) || err != nil {
+		t.Fatalf("RouteBatch = %d, %v", n, err)
+	}
+	for _, table := range []uint32{100, 1000, kernel.TableMain} {
+		got, want := routesOf(t, k, kernel.Host, table), routesOf(t, k, b, table)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("table %d: batch made\n%v\none by one made\n%v", table, got, want)
+		}
+	}
+
+	var dels []kernel.RouteOp
+	for _, r := range routes {
+		must(t, k.DelRoute(b, r))
+		dels = append(dels, kernel.RouteOp{Del: true, Route: r})
+	}
+	if n, err := k.RouteBatch(kernel.Host, dels); n != len(dels) || err != nil {
+		t.Fatalf("RouteBatch (deletes) = %d, %v", n, err)
+	}
+	for _, table := range []uint32{100, 1000, kernel.TableMain} {
+		got, want := routesOf(t, k, kernel.Host, table), routesOf(t, k, b, table)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("after deletes, table %d: batch left\n%v\none by one left\n%v", table, got, want)
+		}
+	}
+}
+
+// TestRouteBatchFailureIndex: a request the kernel refuses in the middle
+// of a batch spanning several chunks is reported at its own index, with
+// the kernel's errno and ext-ack text, and every op before it was
+// applied.
+func TestRouteBatchFailureIndex(t *testing.T) {
+	k, _ := ktest.New(t)
+	const n, bad = 5000, 2345
+	ops := bulkRoutes(n, 100)
+	// Unreachable gateway: ENETUNREACH "Nexthop has invalid gateway".
+	ops[bad].Route.Type = kernel.RouteUnicast
+	ops[bad].Route.Gateway = addr("192.0.2.1")
+	got, err := k.RouteBatch(kernel.Host, ops)
+	if got != bad {
+		t.Fatalf("RouteBatch = %d, %v; want failure at %d", got, err, bad)
+	}
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || !errors.Is(err, syscall.ENETUNREACH) {
+		t.Fatalf("error %v (%T) is not a *kernel.Error with ENETUNREACH", err, err)
+	}
+	if ke.Message == "" || ke.Op != "add route "+ops[bad].Route.Dst.String()+" table 100" {
+		t.Errorf("error names op %q, ext-ack %q", ke.Op, ke.Message)
+	}
+	have := map[netip.Prefix]bool{}
+	for _, r := range routesOf(t, k, kernel.Host, 100) {
+		have[r.Dst] = true
+	}
+	for i := range bad {
+		if !have[ops[i].Route.Dst] {
+			t.Fatalf("route %d (%v) before the failure is missing", i, ops[i].Route.Dst)
+		}
+	}
+	if have[ops[bad].Route.Dst] {
+		t.Fatalf("the failed route exists")
+	}
+
+	// A missing link is found before sending: ops before it are applied.
+	ops2 := bulkRoutes(10, 101)
+	ops2[4].Route = kernel.Route{Table: 101, Dst: pfx("10.200.0.0/24"), Type: kernel.RouteUnicast, Dev: "nosuch", Protocol: 3}
+	if got, err := k.RouteBatch(kernel.Host, ops2); got != 4 || !errors.Is(err, kernel.ErrNotFound) {
+		t.Fatalf("RouteBatch with a missing link = %d, %v", got, err)
+	}
+	if rs := routesOf(t, k, kernel.Host, 101); len(rs) != 4 {
+		t.Fatalf("table 101 holds %d routes, want the 4 before the missing link", len(rs))
+	}
+
+	// Deleting what is not there: ESRCH at its index.
+	dels := bulkRoutes(3000, 100)
+	for i := range dels {
+		dels[i].Del = true
+	}
+	if got, err := k.RouteBatch(kernel.Host, dels); got != bad || !errors.Is(err, kernel.ErrNotFound) {
+		t.Fatalf("RouteBatch deletes = %d, %v; want ESRCH at %d", got, err, bad)
+	}
+}
+
+// TestRouteBatchAckEach: with an ack asked for every request (the
+// receive buffer must then hold a chunk's worth of acks) a big batch
+// still succeeds and a failure is still found at its index.
+func TestRouteBatchAckEach(t *testing.T) {
+	defer kernel.SetBulkAckEach(true)()
+	k, _ := ktest.New(t)
+	ops := bulkRoutes(20000, 100)
+	if n, err := k.RouteBatch(kernel.Host, ops); n != len(ops) || err != nil {
+		t.Fatalf("RouteBatch = %d, %v", n, err)
+	}
+	if got := len(routesOf(t, k, kernel.Host, 100)); got != len(ops) {
+		t.Fatalf("table holds %d routes, want %d", got, len(ops))
+	}
+	ops = bulkRoutes(3000, 100) // all exist already: every request fails
+	if n, err := k.RouteBatch(kernel.Host, ops); n != 0 || !errors.Is(err, kernel.ErrExist) {
+		t.Fatalf("RouteBatch of existing routes = %d, %v", n, err)
+	}
+}
+
+// TestRouteBatchAllFail: a chunk in which every request fails (ack on
+// the last only) does not overflow the receive buffer.
+func TestRouteBatchAllFail(t *testing.T) {
+	k, _ := ktest.New(t)
+	ops := bulkRoutes(5000, 100)
+	if n, err := k.RouteBatch(kernel.Host, ops); n != len(ops) || err != nil {
+		t.Fatalf("RouteBatch = %d, %v", n, err)
+	}
+	if n, err := k.RouteBatch(kernel.Host, ops); n != 0 || !errors.Is(err, kernel.ErrExist) {
+		t.Fatalf("RouteBatch again = %d, %v; want EEXIST at 0", n, err)
+	}
+}
