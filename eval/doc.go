@@ -118,5 +118,6 @@
 // lists it. Assertions, if conditions and has_link() see the model,
 // which a skipped exec never changes: a condition that depends on what
 // a program would have done is evaluated as if it did nothing, so such
-// a plan may fail (or branch) where the run would not.
+// a plan may fail (or branch) where the run would not. show prints the
+// model's state, the changes planned so far included.
 package eval

@@ -160,10 +160,15 @@ func (e *Error) Unwrap() []error {
 // undone newest-first and the returned error is an *Error. On success
 // the transaction is committed (or held, see Options.Hold).
 //
-// Run does not check f statically: call lang.Check first (Check in this
-// package does it with the options' variables, file system and table
-// names), or a misspelled variable is found only when the run reaches
-// it, and rolls back what came before.
+// The Result is non-nil whenever the evaluation started, also with an
+// *Error (its Changes are then the changes that were undone). Errors that
+// come before the evaluation (txn.Begin: another run holds the lock, an
+// interrupted run needs `nets recover`) and a failed Commit are returned
+// as they are, not as an *Error.
+//
+// Run does not check f statically: call Check (or Load) first, or a
+// misspelled variable is found only when the run reaches it, and rolls
+// back what came before.
 func Run(ctx context.Context, f *lang.File, o Options) (*Result, error) {
 	return run(ctx, f, o, false, nil)
 }
@@ -223,6 +228,9 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		// state dies with the process, so it runs without (no files, no
 		// lock). Rollback works the same.
 		txo.NoJournal = true
+		if !plan && !o.Hold.IsZero() {
+			return nil, errors.New("eval: Options.Hold (--confirm) needs a journal, and a run on a kernel.Model keeps none")
+		}
 	}
 	if txo.Recipe == "" {
 		txo.Recipe = f.Filename

@@ -127,7 +127,9 @@ func runScript(t *testing.T, path string) {
 		if err != nil {
 			t.Fatalf("setup: %v", err)
 		}
-		if _, err := Run(ctx, f, o); err != nil {
+		so := o
+		so.NS = kernel.Host
+		if _, err := Run(ctx, f, so); err != nil {
 			t.Fatalf("setup: %v", err)
 		}
 		out.Reset()

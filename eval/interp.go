@@ -130,6 +130,9 @@ func (e *evaluator) top(f *lang.File, sc *scope) (err error) {
 			return err
 		}
 	}
+	if err := e.checkNS(f, e.ns); err != nil {
+		return err
+	}
 	return e.stmts(f.Stmts, sc)
 }
 
@@ -394,6 +397,9 @@ func (e *evaluator) include(s *lang.Include, sc *scope) error {
 		if err := e.touchNS(f, e.ns); err != nil {
 			return err
 		}
+	}
+	if err := e.checkNS(f, e.ns); err != nil {
+		return err
 	}
 	return e.stmts(f.Stmts, sc)
 }
