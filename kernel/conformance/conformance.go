@@ -810,6 +810,17 @@ func Cases() []Case {
 		{Name: "route via own address", Setup: ws(lab), Want: func(env Env) kernel.Want {
 			return via(env.NS, "10.33.0.0/16", "10.1.0.1", 0)
 		}, Marks: "+"},
+		{Name: "route on down link", Setup: one(func(env Env) kernel.Want { return veth(env.NS, "c0", "c1") }),
+			Want: func(env Env) kernel.Want {
+				return route(env.NS, kernel.Route{Dst: pfx("10.34.0.0/16"), Dev: "c0"}, kernel.RouteSetDev)
+			}, Err: syscall.ENETDOWN},
+		{Name: "route via gateway behind down link", Setup: func(env Env) []kernel.Want {
+			return []kernel.Want{veth(env.NS, "c0", "c1"), addr(env.NS, "c0", "10.1.0.1/24")}
+		}, Want: func(env Env) kernel.Want { return via(env.NS, "10.35.0.0/16", "10.1.0.254", 0) }, Err: syscall.ENETUNREACH},
+		{Name: "route via gateway on tun", Setup: func(env Env) []kernel.Want {
+			return []kernel.Want{link(env.NS, kernel.LinkWant{Name: "tun0", Kind: kernel.KindTun, Up: bptr(true)}),
+				addr(env.NS, "tun0", "10.36.0.1/24")}
+		}, Want: func(env Env) kernel.Want { return via(env.NS, "10.37.0.0/16", "10.36.0.2", 0) }, Marks: "+"},
 		{Name: "route unreachable gateway", Setup: ws(lab), Want: func(env Env) kernel.Want {
 			return via(env.NS, "10.28.0.0/16", "10.99.0.1", 0)
 		}, Err: syscall.ENETUNREACH},
