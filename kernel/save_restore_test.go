@@ -510,6 +510,32 @@ func TestSaveRoundTrip(t *testing.T) {
 		}
 	}
 
+	// Show on the live kernel: same renderers, canonical, kernel-derived
+	// link-local addresses left out, table names used.
+	for _, c := range []struct{ what, arg, want string }{
+		{"links", "", "link v1 up address "},
+		{"addrs", "v0", "addr fe80::1/64 dev v0 scope link"},
+		{"routes", "table vpn", "route blackhole 10.9.0.0/16 table vpn"},
+		{"routes", "all", "route 10.0.0.0/24 dev v0 src 10.0.0.1 proto kernel"},
+		{"rules", "", "rule from ::/0 lookup main priority 32766"},
+		{"neigh", "v0", "neigh 2001:db8::9 lladdr 02:00:00:00:00:0a dev v0 permanent"},
+		{"netns", "", "netns " + peer},
+		{"wireguard", wg, "private-key $" + wg + "_private_key"},
+	} {
+		out, err := kernel.Show(k1, kernel.Host, c.what, c.arg, names)
+		svMust(t, err)
+		svFixedPoint(t, out)
+		if !strings.Contains(out, c.want) {
+			t.Errorf("show %s %s lacks %q:\n%s", c.what, c.arg, c.want, out)
+		}
+		if c.what == "addrs" && strings.Count(out, "fe80::") != 1 {
+			t.Errorf("show addrs shows the kernel's link-local address:\n%s", out)
+		}
+		if strings.Contains(out, svPriv.Base64()) || strings.Contains(out, svPSK.Base64()) {
+			t.Errorf("show %s reveals a key:\n%s", c.what, out)
+		}
+	}
+
 	// Saving the namespace on itself changes nothing (what `nets plan` of
 	// its own save must show).
 	if changed := svRestore(t, k1, kernel.Host, saved, names.Clone()); len(changed) > 0 {

@@ -10,10 +10,13 @@ import (
 
 // Show renders part of the live state of namespace ns in recipe syntax,
 // for the `show` statement and the REPL, with the same renderers and
-// order as Save. Unlike Save it shows everything the kernel holds in
-// that part, kernel-made objects included (as `ip` does): lines for
-// them (`route local ... table local`, `neigh ... nud stale`) describe
-// the state but are not statements a recipe may contain.
+// order as Save. Unlike Save it shows what the kernel made by itself too
+// (as `ip` does: 127.0.0.1 on lo, connected and local routes, default
+// rules, the neighbour cache) except the IPv6 link-local addresses and
+// the fe80::/64 and ff00::/8 routes every IPv6 link gets. Lines for
+// kernel-made objects (`route local ... table local`, `neigh ... nud
+// stale`) describe the state but are not all statements a recipe may
+// contain.
 //
 // what is one of lang.ShowWhat; arg narrows it:
 //
@@ -125,7 +128,14 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 			}
 			return addrs[i].Prefix.Addr().Is4() && addrs[j].Prefix.Addr().Is6()
 		})
+		byName := map[string]Link{}
+		for _, l := range ordered {
+			byName[l.Name] = l.Link
+		}
 		for _, a := range addrs {
+			if ip := a.Prefix.Addr(); ip.Is6() && ip.IsLinkLocalUnicast() && kernelAddr(a, byName[a.Link]) {
+				continue // the kernel's own link-local address
+			}
 			if arg == "" || a.Link == arg {
 				lines = append(lines, FormatAddr(a))
 				objs = append(objs, jsonAddr(a))
@@ -168,6 +178,9 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 		}
 		var sel []Route
 		for _, r := range routes {
+			if ip := r.Dst.Addr(); ip.Is6() && r.Protocol == 2 && (ip.IsMulticast() || ip.IsLinkLocalUnicast()) {
+				continue // per-link fe80::/64 and ff00::/8 routes of every IPv6 link
+			}
 			if all || r.Table == table {
 				if r.Type == RouteBlackhole || r.Type == RouteUnreachable || r.Type == RouteProhibit {
 					r.Dev = ""
