@@ -514,3 +514,27 @@ func TestApplyAllBatches(t *testing.T) {
 		t.Errorf("%d routes after a batch failing at 3", len(rs))
 	}
 }
+
+// BenchmarkEnsureGatewayRoute measures ensuring a new route via a
+// gateway through the cache path (the Ensurer replays it on its cache).
+func BenchmarkEnsureGatewayRoute(b *testing.B) {
+	m := NewModel()
+	e := NewEnsurer(&spy{Kernel: m})
+	up := true
+	if _, err := e.Ensure(Want{Link: &LinkWant{Name: "eth0", Kind: KindVeth, Veth: &Veth{Peer: "eth1"}, Up: &up}}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.Ensure(Want{Addr: &Addr{Link: "eth0", Prefix: netip.MustParsePrefix("192.168.0.1/24")}}); err != nil {
+		b.Fatal(err)
+	}
+	gw := netip.MustParseAddr("192.168.0.254")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
+		i++
+		if _, err := e.Ensure(Want{Route: &RouteWant{Route: Route{Dst: dst, Gateway: gw, Table: 100}, Set: RouteSetGateway}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -81,7 +81,10 @@ type mns struct {
 	routes  map[routeKey][]Route
 	nroutes int
 	// byDst indexes routes by table and destination, for nexthop lookups.
-	byDst  map[tableDst][]routeKey
+	byDst map[tableDst][]routeKey
+	// plens counts destinations per table, family and prefix length, so
+	// nexthop lookups probe only the lengths in use.
+	plens  map[tableFamily]*[129]int32
 	rules  []Rule // ordered as the kernel lists them (family, then priority, then age)
 	neighs map[neighKey]Neigh
 	wg     map[string]*WGDevice
@@ -111,6 +114,11 @@ type routeKey struct {
 type tableDst struct {
 	table uint32
 	dst   netip.Prefix
+}
+
+type tableFamily struct {
+	table uint32
+	v6    bool
 }
 
 type neighKey struct {
@@ -153,6 +161,7 @@ func (m *Model) freshNS() *mns {
 		addrs:  map[addrKey]*maddr{},
 		routes: map[routeKey][]Route{},
 		byDst:  map[tableDst][]routeKey{},
+		plens:  map[tableFamily]*[129]int32{},
 		neighs: map[neighKey]Neigh{},
 		wg:     map[string]*WGDevice{},
 
@@ -876,27 +885,55 @@ func (n *mns) putRoute(r Route) {
 }
 
 // setRoutes replaces the routes under key k, keeping the count and the
-// destination index current.
+// nexthop index current.
 func (n *mns) setRoutes(k routeKey, list []Route) {
-	old := len(n.routes[k])
-	n.nroutes += len(list) - old
-	td := tableDst{k.table, k.dst}
+	prev := n.routes[k]
+	n.nroutes += len(list) - len(prev)
 	if len(list) == 0 {
 		delete(n.routes, k)
-		if old > 0 {
-			keys := slices.DeleteFunc(n.byDst[td], func(x routeKey) bool { return x == k })
-			if len(keys) == 0 {
-				delete(n.byDst, td)
-			} else {
-				n.byDst[td] = keys
-			}
+	} else {
+		n.routes[k] = list
+	}
+	was, is := anyNexthopRoute(prev), anyNexthopRoute(list)
+	if was == is {
+		return
+	}
+	td := tableDst{k.table, k.dst}
+	tf := tableFamily{k.table, k.dst.Addr().Is6()}
+	if !is {
+		keys := slices.DeleteFunc(n.byDst[td], func(x routeKey) bool { return x == k })
+		if len(keys) == 0 {
+			delete(n.byDst, td)
+			n.plens[tf][k.dst.Bits()]--
+		} else {
+			n.byDst[td] = keys
 		}
 		return
 	}
-	n.routes[k] = list
-	if old == 0 {
-		n.byDst[td] = append(n.byDst[td], k)
+	if len(n.byDst[td]) == 0 {
+		if n.plens[tf] == nil {
+			n.plens[tf] = new([129]int32)
+		}
+		n.plens[tf][k.dst.Bits()]++
 	}
+	n.byDst[td] = append(n.byDst[td], k)
+}
+
+// nexthopRoute reports whether a gateway can be reached through r: a
+// unicast or local route without a gateway (IPv4: of link or host
+// scope). Only these are indexed for nexthop lookups.
+func nexthopRoute(r Route) bool {
+	return (r.Type == RouteUnicast || r.Type == RouteLocal) && !r.Gateway.IsValid() &&
+		(r.Scope >= ScopeLink || r.Dst.Addr().Is6())
+}
+
+func anyNexthopRoute(list []Route) bool {
+	for _, r := range list {
+		if nexthopRoute(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *mns) delRouteExact(r Route) {
@@ -1059,12 +1096,19 @@ func routeEqual(a, b Route) bool {
 // the local and main tables. oif, when set, must match.
 func (n *mns) lookupNexthop(table uint32, gw netip.Addr, oif string) (Route, bool) {
 	for _, t := range []uint32{table, TableLocal, TableMain, TableDefault} {
+		lens := n.plens[tableFamily{t, gw.Is6()}]
+		if lens == nil {
+			continue
+		}
 		for bits := gw.BitLen(); bits >= 0; bits-- {
+			if lens[bits] == 0 {
+				continue
+			}
 			p, _ := gw.Prefix(bits)
 			best, found := Route{}, false
 			for _, k := range n.byDst[tableDst{t, p}] {
 				for _, r := range n.routes[k] {
-					if (r.Type != RouteUnicast && r.Type != RouteLocal) || r.Scope < ScopeLink && gw.Is4() || r.Gateway.IsValid() {
+					if !nexthopRoute(r) {
 						continue
 					}
 					if oif != "" && r.Dev != oif {
@@ -1210,7 +1254,7 @@ func (n *mns) tableExists(t uint32) bool {
 	if t == TableMain || t == TableLocal || t == TableDefault {
 		return true
 	}
-	for k := range n.byDst {
+	for k := range n.routes { // only on an error path
 		if k.table == t {
 			return true
 		}
