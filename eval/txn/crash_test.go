@@ -212,7 +212,16 @@ func TestLiveCrashRecover(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var stats []string
 	torn, nothing, total := 0, 0, time.Now()
+	var recoverTime, dumpTime time.Duration
+	// Bound the time: on a loaded machine fewer trials run (at least 5).
+	const budget = 60 * time.Second
+	ran := 0
 	for trial := range trials {
+		if trial >= 5 && time.Since(total) > budget {
+			t.Logf("time budget of %v spent after %d trials", budget, trial)
+			break
+		}
+		ran++
 		batch := trial%2 == 1
 		c := startChild(t, "crash", ns, dir, n, 1000000, batch)
 		c.await(t, "ready", 30*time.Second)
@@ -240,11 +249,16 @@ func TestLiveCrashRecover(t *testing.T) {
 		if _, err := txn.Begin(k, o); !errors.Is(err, txn.ErrUnrecovered) || !strings.Contains(err.Error(), "nets recover") {
 			t.Fatalf("trial %d: Begin after the crash: %v", trial, err)
 		}
+		rstart := time.Now()
 		undone, err := txn.Recover(k, o)
+		recoverTime += time.Since(rstart)
 		if err != nil {
 			t.Fatalf("trial %d: Recover: %v", trial, err)
 		}
-		if d := diffLines(before, dumpAll(t, k)); d != "" {
+		dstart := time.Now()
+		after := dumpAll(t, k)
+		dumpTime += time.Since(dstart)
+		if d := diffLines(before, after); d != "" {
 			t.Fatalf("trial %d (killed after %v, %d steps journaled): state after recover differs:\n%s", trial, delay, info.Steps, d)
 		}
 		if n2, err := txn.Recover(k, o); n2 != 0 || err != nil {
@@ -252,8 +266,9 @@ func TestLiveCrashRecover(t *testing.T) {
 		}
 		stats = append(stats, fmt.Sprintf("%d%s", undone, map[bool]string{true: "b", false: ""}[batch]))
 	}
-	t.Logf("crash trials: %d x %d routes (odd trials batched), killed after [steps undone]: %s; torn last lines: %d; killed before any change: %d; total %v",
-		trials, n, strings.Join(stats, " "), torn, nothing, time.Since(total).Round(time.Millisecond))
+	t.Logf("crash trials: %d x %d routes (odd trials batched), killed after [steps undone]: %s; torn last lines: %d; killed before any change: %d; total %v (recover %v, dumps %v)",
+		ran, n, strings.Join(stats, " "), torn, nothing, time.Since(total).Round(time.Millisecond),
+		recoverTime.Round(time.Millisecond), dumpTime.Round(time.Millisecond))
 }
 
 // TestLiveConcurrentRuns: two runs from two processes at once, one of

@@ -1,0 +1,54 @@
+package txn_test
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/nets-lang/nets/eval/txn"
+	"github.com/nets-lang/nets/kernel"
+)
+
+// A run that fails half-way is rolled back: the kernel (here the
+// in-memory model) is exactly as before.
+func Example() {
+	k := kernel.NewModel()
+	dir, _ := os.MkdirTemp("", "nets-example")
+	defer os.RemoveAll(dir)
+
+	tx, err := txn.Begin(k, txn.Options{JournalDir: dir, Recipe: "example.nets"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	up := true
+	wants := []kernel.Want{
+		{Link: &kernel.LinkWant{Name: "v0", Kind: kernel.KindVeth, Veth: &kernel.Veth{Peer: "v1"}, Up: &up}},
+		{Addr: &kernel.Addr{Link: "v0", Prefix: netip.MustParsePrefix("10.0.0.1/24")}},
+		{Route: &kernel.RouteWant{Route: kernel.Route{Dst: netip.MustParsePrefix("10.1.0.0/16"),
+			Gateway: netip.MustParseAddr("192.0.2.1"), Table: 100}, Set: kernel.RouteSetGateway}},
+	}
+	for _, w := range wants {
+		step, err := tx.Ensure(w)
+		if err != nil {
+			fmt.Println("error:", err)
+			if err := tx.Rollback(); err != nil {
+				fmt.Println("rollback:", err)
+			}
+			break
+		}
+		for _, c := range step.Changes {
+			fmt.Println(c)
+		}
+	}
+	links, _ := k.Links(kernel.Host)
+	fmt.Println("links after rollback:", len(links))
+	info, _ := txn.Pending(txn.Options{JournalDir: dir})
+	fmt.Println("journal left:", info != nil)
+	// Output:
+	// + link v0 type veth peer v1 up
+	// + addr 10.0.0.1/24 dev v0
+	// error: add route 10.1.0.0/16: network is unreachable: Nexthop has invalid gateway
+	// links after rollback: 1
+	// journal left: false
+}
