@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
@@ -274,5 +275,34 @@ func TestLiveExec(t *testing.T) {
 	}
 	if err := tx.Exec(context.Background(), "", kernel.Cmd{Args: []string{"false"}}); err == nil {
 		t.Fatal("a failing program did not fail Exec")
+	}
+}
+
+// TestLiveRollbackAfterCancel: the CLI cancels the run's context on a
+// signal; a program running through Exec is stopped, and Rollback then
+// restores everything.
+func TestLiveRollbackAfterCancel(t *testing.T) {
+	k, ns := ktest.New(t)
+	ensureAll(t, k, []kernel.Want{veth("", "p0", "p1", ""), up("", "p0"), addr("", "p0", "10.9.0.1/24")})
+	before := liveState(t, k, ns, "")
+	o := journalOpts(t)
+	tx := begin(t, k, o)
+	mustEnsure(t, tx, via("", "10.76.0.0/16", "10.9.0.2", 100))
+	mustEnsure(t, tx, absent(addr("", "p0", "10.9.0.1/24")))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }() // SIGINT
+	start := time.Now()
+	err := tx.Exec(ctx, "", kernel.Cmd{Args: []string{"sleep", "30"}})
+	if err == nil || time.Since(start) > 10*time.Second {
+		t.Fatalf("Exec after cancel: %v after %v", err, time.Since(start))
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffLines(before, liveState(t, k, ns, "")); d != "" {
+		t.Fatalf("state after rollback differs:\n%s", d)
+	}
+	if info, err := txn.Pending(o); info != nil || err != nil {
+		t.Fatalf("journal left: %+v, %v", info, err)
 	}
 }
