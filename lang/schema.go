@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 )
@@ -459,13 +460,76 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		ds = append(ds, checkRoute(d)...)
 	}
 	// Literal values.
+	bad := map[*Field]bool{}
 	for _, f := range d.Fields {
 		if f.Value == nil {
 			continue
 		}
-		ds = append(ds, checkLiteral(f.Param, f.Value)...)
+		lds := checkLiteral(f.Param, f.Value)
+		bad[f] = len(lds) > 0
+		ds = append(ds, lds...)
+	}
+	if fam, ok := familyGroups[sc.Verb]; ok && sc.Parent == "" {
+		ds = append(ds, checkFamilies(d, fam, bad)...)
 	}
 	return ds
+}
+
+// familyGroups lists, per statement, the fields whose literal addresses
+// must all be of one family (IPv4 or IPv6). A route's via may differ
+// (IPv4 routes via IPv6 gateways are allowed).
+var familyGroups = map[string][]string{
+	"addr":  {"prefix", "peer", "broadcast"},
+	"route": {"dst", "src"},
+	"rule":  {"from", "to"},
+}
+
+// checkFamilies reports literal addresses of fields names that mix IPv4
+// and IPv6.
+func checkFamilies(d *Decoded, names []string, bad map[*Field]bool) Diagnostics {
+	var first *Field
+	firstV4 := false
+	for _, n := range names {
+		f := d.Get(n)
+		if f == nil || bad[f] {
+			continue
+		}
+		text, ok := literalText(f.Value)
+		if !ok {
+			continue
+		}
+		v, err := f.Param.Parse(text)
+		if err != nil {
+			continue
+		}
+		var is4 bool
+		switch v := v.(type) {
+		case netip.Prefix:
+			is4 = v.Addr().Unmap().Is4()
+		case netip.Addr:
+			is4 = v.Unmap().Is4()
+		default: // default, all
+			continue
+		}
+		if first == nil {
+			first, firstV4 = f, is4
+			continue
+		}
+		if is4 != firstV4 {
+			pos, end := f.Value.Bounds()
+			ft, _ := literalText(first.Value)
+			return Diagnostics{{Pos: pos, End: end,
+				Msg: fmt.Sprintf("%s is %s but %s %s is %s", text, familyName(is4), first.Name, ft, familyName(firstV4))}}
+		}
+	}
+	return nil
+}
+
+func familyName(is4 bool) string {
+	if is4 {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 func checkRoute(d *Decoded) Diagnostics {
