@@ -127,7 +127,7 @@ func (e *JournalError) Is(target error) bool {
 // readJournal reads the journal at path. It returns (nil, nil, nil) when
 // there is none. A torn last line (no newline) is ignored; a complete
 // line that does not parse is ErrCorrupt. A file without a complete
-// header holds no steps. The records returned are those Recover must
+// header holds no steps; an empty file is no journal. The records returned are those Recover must
 // replay (see JournalInfo.Steps), oldest first, with undone set on those
 // a rollback or recover already undid.
 func readJournal(path string) (*JournalInfo, []record, error) {
@@ -145,6 +145,11 @@ func readJournalEnd(path string) (*JournalInfo, []record, int64, error) {
 	}
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("reading the journal: %w", err)
+	}
+	if len(data) == 0 {
+		// Created but never written (or emptied by a Commit that could
+		// not remove it): nothing was applied, there is nothing to undo.
+		return nil, nil, 0, nil
 	}
 	info := &JournalInfo{Path: path}
 	var recs []record
@@ -283,7 +288,9 @@ func (j *journal) markUndone(seq int) {
 
 func (j *journal) write(b []byte, create bool) error {
 	if create {
-		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		// Begin found no journal (or an empty one) under the lock we
+		// hold, so truncating cannot lose another run's journal.
+		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("creating the journal: %w", err)
 		}

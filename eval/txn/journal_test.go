@@ -235,6 +235,24 @@ func TestTornAndCorruptJournal(t *testing.T) {
 	}
 	begin(t, m, o).Commit()
 
+	// An empty journal (created, never written; or emptied by a Commit
+	// that could not remove it) is no journal.
+	os.WriteFile(jpath, nil, 0o644)
+	if info, err := txn.Pending(o); info != nil || err != nil {
+		t.Fatalf("empty journal: Pending = %+v, %v", info, err)
+	}
+	tx := begin(t, m, o)
+	mustEnsure(t, tx, via("", "10.3.0.0/16", "10.0.0.2", 100))
+	if got := fileMode(t, jpath); got != 0o600 {
+		t.Errorf("journal reused with mode %v", got)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffLines(before, m.Dump("")); d != "" {
+		t.Fatalf("state after rollback differs:\n%s", d)
+	}
+
 	// A complete line that does not parse is corruption: refuse, keep.
 	lines := strings.SplitAfter(string(good), "\n")
 	bad := lines[0] + "{not json}\n" + strings.Join(lines[1:], "")
