@@ -73,8 +73,26 @@ type Config struct {
 	Rules []Rule `json:"rules"`
 	// Neighs are the permanent neighbour entries, in link order.
 	Neighs []Neigh `json:"neighs"`
+	// Skipped are links a recipe cannot recreate, left out with their
+	// addresses, routes and neighbours (and the links stacked on them);
+	// the recipe says so in a comment.
+	Skipped []SkippedLink `json:"skipped,omitempty"`
 
 	names *TableNames
+}
+
+// SkippedLink is a link Save leaves out, and why.
+type SkippedLink struct {
+	Name   string `json:"ifname"`
+	Reason string `json:"reason"`
+}
+
+// unsaveable says why no recipe can recreate l, "" when one can.
+func unsaveable(l Link) string {
+	if l.Kind == KindVeth && (l.Veth == nil || l.Veth.Peer == "?" || l.Veth.PeerNetns == "?") {
+		return "a veth whose peer is in a namespace without a name"
+	}
+	return ""
 }
 
 // SavedLink is a link of a Config. Create says whether this statement
@@ -129,12 +147,9 @@ const (
 )
 
 // ReadConfigParts reads the parts of the configuration of ns that parts
-// selects and takes the others from prev (nil: read everything). A
+// selects and takes the others from prev (nil: they are empty). A
 // monitor uses it to re-read only what an event touched.
 func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts Parts) (*Config, error) {
-	if prev == nil {
-		parts = PartAll
-	}
 	c := &Config{NS: ns, names: names, Links: []SavedLink{}, Addrs: []Addr{}, Routes: []Route{}, Rules: []Rule{}, Neighs: []Neigh{}}
 	if prev != nil {
 		c.Links, c.WireGuard, c.Addrs, c.Routes, c.Rules, c.Neighs = prev.Links, prev.WireGuard, prev.Addrs, prev.Routes, prev.Rules, prev.Neighs
@@ -144,7 +159,45 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 		if err != nil {
 			return nil, err
 		}
-		c.Links = orderLinks(links)
+		c.Skipped = nil
+		skip := map[string]bool{}
+		for changed := true; changed; {
+			changed = false
+			for _, l := range links {
+				if skip[l.Name] {
+					continue
+				}
+				why := unsaveable(l)
+				switch {
+				case why != "":
+				case l.Macvlan != nil && skip[l.Macvlan.Dev]:
+					why = "a macvlan on " + l.Macvlan.Dev + ", which is not saved"
+				case l.VXLAN != nil && skip[l.VXLAN.Dev]:
+					why = "a vxlan on " + l.VXLAN.Dev + ", which is not saved"
+				default:
+					continue
+				}
+				skip[l.Name], changed = true, true
+				c.Skipped = append(c.Skipped, SkippedLink{Name: l.Name, Reason: why})
+			}
+		}
+		sort.Slice(c.Skipped, func(i, j int) bool { return c.Skipped[i].Name < c.Skipped[j].Name })
+		kept := links[:0:0]
+		for _, l := range links {
+			if !skip[l.Name] {
+				if skip[l.Master] {
+					l.Master = ""
+				}
+				kept = append(kept, l)
+			}
+		}
+		c.Links = orderLinks(kept)
+	} else if prev != nil {
+		c.Skipped = prev.Skipped
+	}
+	skipped := map[string]bool{}
+	for _, l := range c.Skipped {
+		skipped[l.Name] = true
 	}
 	linkPos := map[string]int{}
 	byName := map[string]Link{}
@@ -180,7 +233,7 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 		}
 		c.Addrs = []Addr{}
 		for _, a := range addrs {
-			if !kernelAddr(a, byName[a.Link]) {
+			if !kernelAddr(a, byName[a.Link]) && !skipped[a.Link] {
 				c.Addrs = append(c.Addrs, a)
 			}
 		}
@@ -200,7 +253,7 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 		}
 		c.Routes = []Route{}
 		for _, r := range routes {
-			if kernelRoute(r) {
+			if kernelRoute(r) || skipped[r.Dev] {
 				continue
 			}
 			if r.Type == RouteBlackhole || r.Type == RouteUnreachable || r.Type == RouteProhibit {
@@ -232,7 +285,7 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 		}
 		c.Neighs = []Neigh{}
 		for _, n := range neighs {
-			if n.State&NeighPermanent != 0 {
+			if n.State&NeighPermanent != 0 && !skipped[n.Link] {
 				c.Neighs = append(c.Neighs, n)
 			}
 		}
@@ -586,6 +639,9 @@ func (c *Config) lines(reveal bool) []string {
 	}
 	for _, n := range c.Netns {
 		out = append(out, "netns "+n)
+	}
+	for _, l := range c.Skipped {
+		out = append(out, "# not saved: link "+l.Name+" ("+l.Reason+"), nor its addresses, routes and neighbours")
 	}
 	out = append(out, c.linkLines()...)
 	for _, d := range c.WireGuard {

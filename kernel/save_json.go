@@ -30,7 +30,8 @@ import (
 // SaveJSON returns what Save returns as one JSON object, the fields of
 // Config: {"ns" ("" is the namespace nets runs in), "tables": [{"id","name"}], "netns": [names], "links":
 // [link + "create"], "wireguard": [device], "addrs", "routes", "rules",
-// "neighs"}, each a list of objects as described above, in Save's order.
+// "neighs"}, each a list of objects as described above, in Save's order,
+// and "skipped": [{"ifname", "reason"}] when links were left out.
 func SaveJSON(k Kernel, ns string, opts SaveOptions) ([]byte, error) {
 	c, err := ReadConfig(k, ns, opts.Names)
 	if err != nil {
@@ -82,6 +83,9 @@ func (c *Config) JSON(reveal bool) ([]byte, error) {
 		neighs = append(neighs, jsonNeigh(n))
 	}
 	out["neighs"] = neighs
+	if len(c.Skipped) > 0 {
+		out["skipped"] = c.Skipped
+	}
 	return marshalJSON(out, "  ")
 }
 

@@ -308,3 +308,48 @@ func TestDiffConfig(t *testing.T) {
 		t.Errorf("JSON:\n%s\nwant\n%s", b, want)
 	}
 }
+
+// svUnnamedPeer is a Model whose veth a0 reads back with its peer in a
+// namespace without a name (as a container's veth does on the host).
+type svUnnamedPeer struct{ *kernel.Model }
+
+func (k svUnnamedPeer) Links(ns string) ([]kernel.Link, error) {
+	ls, err := k.Model.Links(ns)
+	for i := range ls {
+		if ls[i].Name == "a0" {
+			ls[i].Veth = &kernel.Veth{Peer: "?", PeerNetns: "?"}
+		}
+	}
+	return ls, err
+}
+
+func TestSaveSkipsUnrecreatableLinks(t *testing.T) {
+	m, names := svModel(t)
+	svMust(t, m.AddLink("", kernel.Link{Name: "mva", Kind: kernel.KindMacvlan, Macvlan: &kernel.Macvlan{Dev: "a0"}}))
+	svMust(t, m.AddAddr("", kernel.Addr{Link: "mva", Prefix: svP("10.77.0.1/24")}, false))
+	k := svUnnamedPeer{m}
+	got, err := kernel.Save(k, "", kernel.SaveOptions{Names: names})
+	svMust(t, err)
+	svFixedPoint(t, got)
+	for _, want := range []string{
+		"# not saved: link a0 (a veth whose peer is in a namespace without a name), nor its addresses, routes and neighbours\n",
+		"# not saved: link mva (a macvlan on a0, which is not saved), nor its addresses, routes and neighbours\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("save lacks %q:\n%s", want, got)
+		}
+	}
+	for _, not := range []string{"\nlink a0 ", "dev a0", "10.77.0.1", "netns other"} {
+		if strings.Contains(got, not) {
+			t.Errorf("save has %q of a link it cannot recreate:\n%s", not, got)
+		}
+	}
+	if d := svCheck(t, strings.ReplaceAll(got, "$wg0", "$x"), names); strings.Contains(d, "a0") {
+		t.Errorf("check: %s", d)
+	}
+	j, err := kernel.SaveJSON(k, "", kernel.SaveOptions{Names: names})
+	svMust(t, err)
+	if !strings.Contains(string(j), `"skipped": [`) {
+		t.Errorf("JSON lacks skipped:\n%s", j)
+	}
+}

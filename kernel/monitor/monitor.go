@@ -96,6 +96,11 @@ func partsOf(t netlink.HeaderType) kernel.Parts {
 	return 0
 }
 
+// followed are the parts of the state Run follows: all but WireGuard
+// configurations, which raise no rtnetlink events (and whose reading
+// needs privileges a read-only monitor may lack).
+const followed = kernel.PartAll &^ kernel.PartWireGuard
+
 type received struct {
 	parts kernel.Parts
 	err   error
@@ -161,7 +166,7 @@ func Run(ctx context.Context, k *kernel.Netlink, opts Options, emit func(kernel.
 	}
 	defer stopNetns()
 
-	cur, err := kernel.ReadConfig(k, opts.NS, opts.Names)
+	cur, err := kernel.ReadConfigParts(k, opts.NS, opts.Names, nil, followed)
 	if err != nil {
 		return err
 	}
@@ -181,7 +186,7 @@ func Run(ctx context.Context, k *kernel.Netlink, opts Options, emit func(kernel.
 			switch {
 			case r.err == unix.ENOBUFS:
 				resync = true
-				parts = kernel.PartAll
+				parts = followed
 			case r.err != nil:
 				return fmt.Errorf("monitor: receive: %w", r.err)
 			}
