@@ -341,14 +341,8 @@ func (t *Tx) ensureGroup(ws []kernel.Want, base int) ([]*kernel.Step, error) {
 			return nil, &BatchError{base, err}
 		}
 	}
-	for i, s := range steps {
-		if !s.Changed() {
-			continue
-		}
-		if err := t.apply(seq, s); err != nil {
-			return steps[:i], &BatchError{base + i, err}
-		}
-		seq++
+	if i, err := t.applyGroup(seq, steps); err != nil {
+		return steps[:i], &BatchError{base + i, err}
 	}
 	return steps, prepErr
 }
@@ -439,6 +433,15 @@ func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j
 	undone := 0
 	var fails []UndoFailure
 	for i := len(recs) - 1; i >= 0; i-- {
+		if lo := undoGroupStart(e, recs, i); lo < i {
+			// A run of independent route/neighbour inverses: undone
+			// together, pipelined (see undoGroup).
+			u, f := undoGroup(e, recs, lo, i, hook, j)
+			undone += u
+			fails = append(fails, f...)
+			i = lo
+			continue
+		}
 		r := recs[i]
 		ok := true
 		for _, w := range r.inverse {

@@ -1,0 +1,192 @@
+package txn
+
+import (
+	"encoding/json"
+
+	"github.com/nets-lang/nets/kernel"
+)
+
+// Applying and undoing groups of independent steps at once, so that a
+// kernel that can pipeline route changes (kernel.RouteBatcher, i.e.
+// kernel.Netlink) gets them as one batch instead of one request and one
+// wait per change.
+
+// applyGroup applies the prepared steps of one group whose inverses are
+// all durable (the changed ones numbered from seq on). The BeforeApply
+// hooks run first, in order, each after its step's inverse is durable
+// and before its step is applied; the steps before the first failing
+// hook (all of them when none fails) then go to Ensurer.ApplyAll, which
+// sends runs of route changes pipelined. It returns len(steps), nil, or
+// the index (into steps) of the step that failed and its error: every
+// step before it was applied, the ones after it were not, or (within a
+// pipelined run) may have been — their inverses are journaled with the
+// rest and undo them idempotently.
+//
+// On a kernel that cannot pipeline (a kernel.Model) the steps are applied
+// one at a time, each right after its hook, exactly as Ensure does.
+func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
+	if _, ok := t.e.Kernel().(kernel.RouteBatcher); !ok {
+		for i, s := range steps {
+			if !s.Changed() {
+				continue
+			}
+			if err := t.apply(seq, s); err != nil {
+				return i, err
+			}
+			seq++
+		}
+		return len(steps), nil
+	}
+	changed := make([]*kernel.Step, 0, len(steps))
+	at := make([]int, 0, len(steps)) // changed[x] is steps[at[x]]
+	for i, s := range steps {
+		if s.Changed() {
+			changed = append(changed, s)
+			at = append(at, i)
+		}
+	}
+	stop, hookErr := len(changed), error(nil)
+	if t.o.BeforeApply != nil {
+		for x, s := range changed {
+			if err := t.o.BeforeApply(seq+x, s); err != nil {
+				stop, hookErr = x, err
+				break
+			}
+		}
+	}
+	n, err := t.e.ApplyAll(changed[:stop])
+	for _, s := range changed[:n] {
+		t.changes = append(t.changes, s.Changes...)
+	}
+	if err != nil {
+		return at[n], err
+	}
+	if hookErr != nil {
+		return at[stop], hookErr
+	}
+	return len(steps), nil
+}
+
+// undoGroupStart returns the start lo of the longest run recs[lo..i]
+// (walking from i towards older steps) of steps whose inverse is a single
+// route or neighbour want, each naming a different object (the grouping
+// EnsureBatch uses): their inverses do not depend on each other, so they
+// can be prepared together and applied as one batch. It returns i when
+// recs[i] starts no such run of two or more, or when the kernel cannot
+// pipeline (a kernel.Model: undone one step at a time, each step's mark
+// written right after it).
+func undoGroupStart(e *kernel.Ensurer, recs []record, i int) int {
+	if _, ok := e.Kernel().(kernel.RouteBatcher); !ok {
+		return i
+	}
+	if len(recs[i].inverse) != 1 || batchKey(recs[i].inverse[0]) == "" ||
+		i == 0 || len(recs[i-1].inverse) != 1 || batchKey(recs[i-1].inverse[0]) == "" {
+		return i
+	}
+	seen := map[string]bool{}
+	lo := i + 1
+	for lo > 0 {
+		r := recs[lo-1]
+		if len(r.inverse) != 1 {
+			break
+		}
+		k := batchKey(r.inverse[0])
+		if k == "" || seen[k] {
+			break
+		}
+		seen[k] = true
+		lo--
+	}
+	return min(lo, i)
+}
+
+// undoGroup undoes recs[lo..hi] (a run undoGroupStart found), newest
+// first, as undo does one step at a time: hooks, then every inverse
+// prepared, then all applied through Ensurer.ApplyAll (pipelined on a
+// RouteBatcher). When one fails the rest are prepared again against the
+// kernel's state as it is then: a pipelined batch may have applied some
+// changes after the failed one, and preparing again turns those into
+// no-ops instead of errors. Steps undone completely are marked in j with
+// one write. It returns how many steps were undone and the failures.
+func undoGroup(e *kernel.Ensurer, recs []record, lo, hi int, hook func(int, kernel.Want) error, j *journal) (int, []UndoFailure) {
+	var fails []UndoFailure
+	ok := make([]bool, hi-lo+1) // by i-lo
+	fail := func(i int, err error) {
+		r := recs[i]
+		w := r.inverse[0]
+		if r.undone || moot(err, w, recs[:i]) {
+			return
+		}
+		fails = append(fails, UndoFailure{Step: r.seq, Want: kernel.FormatWant(w, e.Names), Err: err})
+		ok[i-lo] = false
+	}
+	var todo []int // records to prepare and apply, newest first
+	for i := hi; i >= lo; i-- {
+		ok[i-lo] = true
+		if hook != nil {
+			if err := hook(recs[i].seq, recs[i].inverse[0]); err != nil {
+				fail(i, err)
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	for len(todo) > 0 {
+		steps := make([]*kernel.Step, 0, len(todo))
+		of := make([]int, 0, len(todo)) // steps[x] undoes recs[of[x]]
+		for x, i := range todo {
+			s, err := e.Prepare(recs[i].inverse[0])
+			if err != nil {
+				fail(i, err)
+				continue
+			}
+			if s.Changed() {
+				steps = append(steps, s)
+				of = append(of, todo[x])
+			}
+		}
+		n, err := e.ApplyAll(steps)
+		if err == nil {
+			break
+		}
+		fail(of[n], err)
+		todo = of[n+1:]
+	}
+	undone := 0
+	var marks []int
+	for i := hi; i >= lo; i-- {
+		if ok[i-lo] {
+			undone++
+			if !recs[i].undone {
+				marks = append(marks, recs[i].seq)
+			}
+		}
+	}
+	if j != nil {
+		j.markUndoneAll(marks)
+	}
+	return undone, fails
+}
+
+// markUndoneAll records, with one write, that the steps seqs were undone
+// (as markUndone does for one step, in the order given).
+func (j *journal) markUndoneAll(seqs []int) {
+	if j.broken != nil || j.f == nil || len(seqs) == 0 {
+		return
+	}
+	var b []byte
+	for _, seq := range seqs {
+		l, err := json.Marshal(line{Undone: &seq})
+		if err != nil {
+			return
+		}
+		b = append(append(b, l...), '\n')
+	}
+	if _, err := j.f.Write(b); err != nil {
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.broken = err
+		}
+		return
+	}
+	j.size += int64(len(b))
+}
