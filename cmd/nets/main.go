@@ -67,7 +67,11 @@ type command struct {
 }
 
 // commands lists the subcommands in the order `nets help` shows them.
-// Their help texts live in help.go, keyed by name.
+// Their help texts live in help.go, keyed by name. It is filled in by an
+// init function (a variable initializer cannot refer to the commands,
+// which refer back to it through help); files that add a command append
+// to it in their own init, which runs later only when the file name
+// sorts after main.go.
 var commands []*command
 
 func init() {
@@ -78,6 +82,7 @@ func init() {
 		{name: "fmt", run: (*cli).cmdFmt},
 		{name: "recover", run: (*cli).cmdRecover},
 		{name: "confirm", run: (*cli).cmdConfirm},
+		{name: "completion", run: (*cli).cmdCompletion},
 		{name: "version", run: (*cli).cmdVersion},
 		{name: "help", run: (*cli).cmdHelp},
 		{name: waiterCommand, run: (*cli).cmdWaiter, hidden: true},
