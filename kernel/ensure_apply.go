@@ -63,6 +63,12 @@ type Ensurer struct {
 	cache  *Model
 	direct bool
 	loaded map[string]bool
+
+	// fixups are routes a restore could only bring back as onlink (their
+	// gateway was not reachable then); each later step retries them
+	// exactly. See restoreLink.
+	fixups   []Want
+	fixingUp bool
 }
 
 // NewEnsurer returns an Ensurer working on k.
@@ -204,8 +210,33 @@ func (e *Ensurer) Apply(s *Step) error {
 		}
 	}
 	s.ops = nil
+	e.retryFixups()
 	return nil
 }
+
+// retryFixups tries to restore exactly the routes a restore had to add
+// as onlink, now that a later step (typically an address's undo) may
+// have made their gateways reachable again.
+func (e *Ensurer) retryFixups() {
+	if len(e.fixups) == 0 || e.fixingUp {
+		return
+	}
+	e.fixingUp = true
+	defer func() { e.fixingUp = false }()
+	kept := e.fixups[:0]
+	for _, w := range e.fixups {
+		if _, err := e.Ensure(w); err != nil {
+			kept = append(kept, w)
+		}
+	}
+	e.fixups = kept
+}
+
+// PendingFixups lists the routes restores could bring back only with
+// `onlink` so far, because their gateways were unreachable when they
+// were restored (the kernel had kept them after the address that made
+// the gateway reachable went). Each later Apply retries them exactly.
+func (e *Ensurer) PendingFixups() []Want { return slices.Clone(e.fixups) }
 
 // ApplyAll applies steps in order, as Apply on each would. When the
 // kernel is a RouteBatcher, consecutive steps that are each a single
@@ -840,7 +871,21 @@ func (e *Ensurer) restoreLink(s *Step, ns string, st LinkState, withPeer bool) e
 		}
 	}
 	for _, r := range st.Routes {
-		if err := e.sub(s, Want{NS: ns, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
+		w := Want{NS: ns, Route: &RouteWant{Route: r, Set: routeAll}}
+		err := e.sub(s, w)
+		if errors.Is(err, syscall.ENETUNREACH) && r.Gateway.IsValid() && !r.OnLink {
+			// The kernel kept this route after its gateway became
+			// unreachable (an address went before the link did); the
+			// address's own undo comes later. Restore it onlink for now
+			// and exactly once the gateway is reachable again.
+			on := r
+			on.OnLink = true
+			err = e.sub(s, Want{NS: ns, Route: &RouteWant{Route: on, Set: routeAll}})
+			if err == nil {
+				e.fixups = append(e.fixups, w)
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -83,6 +83,14 @@ func Run(t *testing.T, open func(t *testing.T) (k kernel.Kernel, ns string)) {
 			}
 		})
 	}
+	for _, sq := range Sequences() {
+		t.Run("rollback/"+sq.Name, func(t *testing.T) {
+			k, ns := open(t)
+			env := Env{NS: ns, Other: "cfs-" + short(sq.Name)}
+			t.Cleanup(func() { cleanup(k, env) })
+			runSequence(t, k, env, sq)
+		})
+	}
 	for _, c := range PrimitiveCases() {
 		t.Run("primitive/"+c.Name, func(t *testing.T) {
 			k, ns := open(t)
@@ -1016,6 +1024,81 @@ func PrimitiveCases() []PrimitiveCase {
 		{Name: "links of missing netns", Err: kernel.ErrNoNetns, Do: func(k kernel.Kernel, env Env) error {
 			_, err := k.Links(env.Other)
 			return err
+		}},
+	}
+}
+
+// Sequence is a recipe's worth of wants. For every prefix of it, the
+// prefix is applied and then rolled back (each step's inverse, newest
+// step first, through the journal's JSON), and the full state must be
+// exactly what it was before: a transaction failing at any step.
+type Sequence struct {
+	Name  string
+	Wants func(env Env) []kernel.Want
+}
+
+func runSequence(t *testing.T, k kernel.Kernel, env Env, sq Sequence) {
+	ws := sq.Wants(env)
+	before := dump(t, k, env)
+	for n := 1; n <= len(ws); n++ {
+		e := kernel.NewEnsurer(k)
+		var steps []*kernel.Step
+		for _, w := range ws[:n] {
+			s, err := e.Ensure(w)
+			if err != nil {
+				t.Fatalf("prefix %d: %s: %v", n, kernel.FormatWant(w, nil), err)
+			}
+			steps = append(steps, s)
+		}
+		r := kernel.NewEnsurer(k)
+		for i := len(steps) - 1; i >= 0; i-- {
+			if _, err := r.EnsureAll(journal(t, steps[i].Inverse)); err != nil {
+				t.Fatalf("prefix %d: undoing step %d: %v", n, i, err)
+			}
+		}
+		if after := dump(t, k, env); after != before {
+			t.Fatalf("rolling back the first %d wants (last: %s) did not restore the state:\n%s",
+				n, kernel.FormatWant(ws[n-1], nil), diff(before, after))
+		}
+	}
+}
+
+// Sequences returns the rollback scenarios.
+func Sequences() []Sequence {
+	return []Sequence{
+		{Name: "gaming", Wants: func(env Env) []kernel.Want {
+			ns := env.NS
+			return []kernel.Want{
+				veth(ns, "isp2", "isp2-gw"),
+				linkUp(ns, "isp2-gw"), linkUp(ns, "isp2"),
+				addr(ns, "isp2", "192.0.2.2/24"),
+				route(ns, kernel.Route{Dst: pfx("default"), Gateway: ip("192.0.2.1"), Dev: "isp2", Table: 100}, kernel.RouteSetGateway|kernel.RouteSetDev),
+				rule(ns, kernel.Rule{Mark: 1, Action: kernel.ActionLookup, Table: 100}, true),
+				link(ns, kernel.LinkWant{Name: "isp2", MTU: u32(1400)}),
+				via(ns, "default", "192.0.2.1", 100), // satisfied already
+				absent(addr(ns, "isp2", "192.0.2.2/24")),
+				absent(link(ns, kernel.LinkWant{Name: "isp2-gw"})),
+			}
+		}},
+		{Name: "lab", Wants: func(env Env) []kernel.Want {
+			o := env.Other
+			w := veth(o, "a0", "b0")
+			w.Link.Veth.PeerNetns = env.NS
+			if env.NS == kernel.Host {
+				w.Link.Veth.PeerNetns = kernel.HostName
+			}
+			return []kernel.Want{
+				{Netns: &kernel.NetnsWant{Name: o}},
+				w, linkUp(o, "lo"), linkUp(o, "a0"), linkUp(env.NS, "b0"),
+				addr(o, "a0", "10.10.0.1/24"), addr(env.NS, "b0", "10.10.0.2/24"),
+				addr(o, "a0", "2001:db8:10::1/64"),
+				via(o, "default", "10.10.0.2", 0),
+				link(env.NS, kernel.LinkWant{Name: "br0", Kind: kernel.KindBridge, Up: bptr(true)}),
+				link(env.NS, kernel.LinkWant{Name: "b0", Master: sptr("br0")}),
+				neigh(o, "a0", "10.10.0.9", "02:00:00:00:10:09"),
+				link(o, kernel.LinkWant{Name: "a0", Netns: sptr(env.NS)}),
+				{Absent: true, Netns: &kernel.NetnsWant{Name: o}},
+			}
 		}},
 	}
 }
