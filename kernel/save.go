@@ -43,8 +43,9 @@ type TableDecl struct {
 //
 // Left out, because the kernel makes them itself: IPv4 127.0.0.1/8 and
 // IPv6 ::1 on lo; IPv6 link-local (fe80::/64) addresses whose interface
-// identifier is the link's EUI-64 (or random, on links without a hardware
-// address; see kernelAddr); routes of protocol kernel (connected,
+// identifier is the link's EUI-64 (or, on links without a hardware
+// address, random: one with bits set in the first half of its identifier,
+// which hand-made ones like fe80::1 do not have); routes of protocol kernel (connected,
 // local, broadcast, IPv6 prefix, link-local and multicast routes) and
 // the IPv6 multicast routes (ff00::/8); the default rules (IPv4 0 lookup
 // local, 32766 lookup main, 32767 lookup default; IPv6 0 lookup local,

@@ -1,12 +1,13 @@
 // Package monitor follows a network namespace's kernel events and reports
 // them as recipe lines, the way `nets monitor` prints them:
 //
-//   - link v0 type veth peer v1 down address 02:...
-//     ~ link v0 up
-//   - addr 10.0.0.1/24 dev v0
-//   - route 10.9.0.0/16 via 10.0.0.254 dev v0
-//   - netns lab
-//     # resynced: the kernel dropped events (ENOBUFS); the lines above are the differences
+//	$ nets monitor -n lab
+//	+ link v0 type veth peer v1 down address 02:...
+//	~ link v0 up
+//	+ addr 10.0.0.1/24 dev v0
+//	- route 10.9.0.0/16 via 10.0.0.254 dev v0
+//	+ netns lab2
+//	# resynced: the kernel dropped events (ENOBUFS); the lines above are the differences
 //
 // It reports changes to what `nets save` writes for the namespace (see
 // kernel.Config): the configuration, not what the kernel derives by itself
