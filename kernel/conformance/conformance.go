@@ -1080,6 +1080,24 @@ func Sequences() []Sequence {
 				absent(link(ns, kernel.LinkWant{Name: "isp2-gw"})),
 			}
 		}},
+		{Name: "policy", Wants: func(env Env) []kernel.Want {
+			ns := env.NS
+			return []kernel.Want{
+				link(ns, kernel.LinkWant{Name: "lan0", Kind: kernel.KindBridge}),
+				linkUp(ns, "lan0"),
+				addr(ns, "lan0", "10.20.0.1/16"), addr(ns, "lan0", "2001:db8:20::1/64"),
+				route(ns, kernel.Route{Dst: pfx("203.0.113.0/24"), Type: kernel.RouteBlackhole, Table: 50}, 0),
+				route(ns, kernel.Route{Dst: pfx("2001:db8:dead::/48"), Type: kernel.RouteUnreachable, Table: 50}, 0),
+				rule(ns, kernel.Rule{Src: pfx("10.20.0.0/16"), IPProto: 17, DPort: kernel.PortRange{Start: 5000, End: 5100},
+					Action: kernel.ActionLookup, Table: 50, Priority: 1000}, false),
+				rule(ns, kernel.Rule{Dst: pfx("198.51.100.0/24"), IIF: "lan0", Action: kernel.ActionProhibit, Priority: 1001}, false),
+				rule(ns, kernel.Rule{Family: 6, Src: pfx("2001:db8:20::/64"), Action: kernel.ActionLookup, Table: 50}, true),
+				via(ns, "default", "10.20.0.254", 4000000000),
+				via(ns, "default", "10.20.0.253", 4000000000), // replaced
+				link(ns, kernel.LinkWant{Name: "lan0", Kind: kernel.KindTun}), // kind change: delete and create
+				absent(rule(ns, kernel.Rule{Action: kernel.ActionLookup, Table: kernel.TableMain, Priority: 32766}, false)),
+			}
+		}},
 		{Name: "lab", Wants: func(env Env) []kernel.Want {
 			o := env.Other
 			w := veth(o, "a0", "b0")
