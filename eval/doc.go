@@ -32,6 +32,14 @@
 //     same scope is an error; an inner block may shadow). `set` rebinds
 //     the variable in the nearest enclosing scope that has it. Variables
 //     passed in Options.Vars live in a scope outside the recipe's.
+//   - `${expr}` inside a word or string interpolates the expression; a
+//     bare name there is the variable of that name, so `veth-${i}` is
+//     `veth-${$i}` (a name that is no variable is an error). In a word
+//     the value's text is value.AsText (a key cannot be interpolated: use
+//     string($k) to reveal one deliberately); in a string it is
+//     value.TextInString (a key shows as "(key)"). In an expression an
+//     interpolated word is typed by its shape after interpolation:
+//     `${$net}.0/24` is a prefix.
 //   - `if` conditions must be bools. `for $x in EXPR` iterates a list's
 //     elements, or a record's field names in order ($r[$x] reads the
 //     field); anything else is an error.
@@ -100,7 +108,9 @@
 //     replace-peers and `peer KEY < preshared-key, endpoint, allowed-ips,
 //     persistent-keepalive >` (scripting statements may build it, e.g. a
 //     for over peers) into one kernel.WGWant, ensured when the block
-//     ends. `del peer KEY` inside the block removes a peer; `del
+//     ends, on the existing link NAME (`link NAME type wireguard` first).
+//     Each attribute may be given once per device (per peer), and a peer
+//     once. `del peer KEY` inside the block removes a peer; `del
 //     wireguard NAME` deletes the wireguard link. Endpoint host names are
 //     resolved once per run (Options.LookupHost), IPv4 preferred.
 //     Private and preshared keys never appear in output.
