@@ -86,9 +86,14 @@
 //	         step was never applied, since apply follows the sync), and
 //	         Recover cuts it off before it appends "undone" marks.
 //	         The marks make an interrupted or partly failed undo resumable:
-//	         a later Recover replays only the steps not marked, so it never
-//	         replays a newer step's inverse after an older one's removed
-//	         its context (a namespace, a link).
+//	         a later Recover skips the marked steps newer than the newest
+//	         unmarked one, so it does not replay a newer step's inverse
+//	         after an older one's removed its context (a namespace, a
+//	         link); older marked steps are replayed again, after it, since
+//	         inverses of steps that touch the same object do not commute.
+//	         A replayed inverse that fails only because a namespace or
+//	         link that an older step of the journal created is gone is
+//	         moot (nothing in it existed before the run) and not reported.
 //
 // # States
 //

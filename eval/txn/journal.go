@@ -69,7 +69,7 @@ type JournalInfo struct {
 	// Steps is how many steps Recover will replay: every step up to the
 	// newest one not marked undone (older steps are replayed again even
 	// when marked, so that their inverses still come after the newer
-	// ones; see undo).
+	// ones, as the package documentation explains).
 	Steps int
 	// Torn is true when the last line was cut short: the writer died in
 	// the middle of an append (that step was never applied).
