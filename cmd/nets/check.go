@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -9,10 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
-	"github.com/nets-lang/nets/builtins"
+	"github.com/nets-lang/nets/eval"
+	"github.com/nets-lang/nets/eval/value"
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/lang"
 )
@@ -98,8 +96,8 @@ func (c *cli) parseRecipe(w io.Writer, path string) *recipe {
 
 // check checks r statically; on errors it renders all of them to w and
 // returns false.
-func (r *recipe) check(w io.Writer, vars []string) bool {
-	ds := lang.Check(r.file, checkOptions(vars))
+func (r *recipe) check(w io.Writer, vars map[string]value.Value) bool {
+	ds := checkRecipe(r.file, vars)
 	if len(ds) == 0 {
 		return true
 	}
@@ -140,58 +138,19 @@ func diagnostics(err error) []lang.Diagnostic {
 	return nil
 }
 
-// checkOptions are the static checker's options for the CLI: the
-// builtins table, variables passed with --var, and the routing table
-// names iproute2 knows on this machine.
-func checkOptions(vars []string) lang.CheckOptions {
-	ar := map[string]lang.Arity{}
-	for name, a := range builtins.Arities() {
-		ar[name] = lang.Arity{Min: a[0], Max: a[1]}
-	}
-	return lang.CheckOptions{Builtins: ar, Vars: vars, Tables: systemTables()}
-}
-
 // tablesDir is where rt_tables is read from (a variable for tests).
 var tablesDir = kernel.DefaultTablesDir
 
-// systemTables returns the table names of /etc/iproute2/rt_tables and
-// rt_tables.d/*.conf as the checker wants them (a name → id map).
-// kernel.LoadTableNames decides which entries count (it resolves
-// contradictions as iproute2 does) but offers no way to list its names,
-// so this collects the candidate names from the same files and resolves
-// each through it. An unreadable file just means fewer names.
-func systemTables() map[string]uint32 {
-	names, err := kernel.LoadTableNames(tablesDir)
-	if err != nil {
-		return nil
+// checkRecipe checks f statically exactly as eval's embedders do
+// (eval.Check): the builtins, the variables given with --var, includes
+// from the OS file system, and the routing table names of
+// tablesDir/rt_tables and rt_tables.d/*.conf.
+func checkRecipe(f *lang.File, vars map[string]value.Value) lang.Diagnostics {
+	o := eval.Options{Vars: vars}
+	if names, err := kernel.LoadTableNames(tablesDir); err == nil {
+		o.Tables = names
 	}
-	files := []string{filepath.Join(tablesDir, "rt_tables")}
-	more, _ := filepath.Glob(filepath.Join(tablesDir, "rt_tables.d", "*.conf"))
-	sort.Strings(more)
-	files = append(files, more...)
-	out := map[string]uint32{}
-	for _, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			fields := strings.Fields(line)
-			if len(fields) < 2 {
-				continue
-			}
-			if _, builtin := lang.BuiltinTables[fields[1]]; builtin {
-				continue
-			}
-			if id, ok := names.ID(fields[1]); ok && names.Name(id) == fields[1] {
-				out[fields[1]] = id
-			}
-		}
-		f.Close()
-	}
-	return out
+	return eval.Check(f, o)
 }
 
 // checkOpts are the flags of check.
@@ -217,7 +176,7 @@ func (c *cli) cmdCheck(args []string) int {
 	status := exitOK
 	for _, path := range files {
 		r := c.parseRecipe(c.stderr, path)
-		if r == nil || !r.check(c.stderr, o.vars.names) {
+		if r == nil || !r.check(c.stderr, o.vars.valueMap()) {
 			status = exitFail
 		}
 	}

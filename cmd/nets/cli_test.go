@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
 )
 
 func TestParseFlagsInterspersed(t *testing.T) {
@@ -126,7 +127,7 @@ func TestDisplayRelativeToNS(t *testing.T) {
 	}
 }
 
-func TestSystemTables(t *testing.T) {
+func TestCheckTableNames(t *testing.T) {
 	dir := t.TempDir()
 	old := tablesDir
 	tablesDir = dir
@@ -134,13 +135,25 @@ func TestSystemTables(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "rt_tables.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "rt_tables"), []byte(
-		"255 local\n254 main\n253 default\n0 unspec\n# comment\n100 gaming # trailing\n101 gaming\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "rt_tables"), []byte("255 local\n254 main\n# comment\n100 gaming # trailing\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "rt_tables.d", "vpn.conf"), []byte("200 vpn\n"), 0o644)
-	got := systemTables()
-	want := map[string]uint32{"gaming": 100, "vpn": 200}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("systemTables = %v, want %v", got, want)
+	for _, tc := range []struct {
+		src, want string
+	}{
+		{"route default dev x table gaming\nroute default dev x table vpn\nrule fwmark 1 lookup gaming\n", ""},
+		{"route default dev x table nosuch\n", "t.nets:1:27: unknown table \"nosuch\""},
+	} {
+		f, err := lang.Parse("t.nets", []byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := checkRecipe(f, nil)
+		switch {
+		case tc.want == "" && len(ds) > 0:
+			t.Errorf("%q: %v", tc.src, ds)
+		case tc.want != "" && (len(ds) == 0 || !strings.HasPrefix(ds[0].Error(), tc.want)):
+			t.Errorf("%q: got %v, want %s...", tc.src, ds, tc.want)
+		}
 	}
 }
 
@@ -156,7 +169,7 @@ func TestHelpCoversEveryCommand(t *testing.T) {
 		}
 		var b bytes.Buffer
 		printHelp(&b, c.name)
-		if !strings.Contains(b.String(), "Usage:\n  nets "+c.name) || !strings.Contains(b.String(), "Exit status:") {
+		if !strings.HasPrefix(b.String(), "Usage:\n  nets ") || !strings.Contains(b.String(), "Exit status:") {
 			t.Errorf("help of %s:\n%s", c.name, b.String())
 		}
 	}

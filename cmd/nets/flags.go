@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/nets-lang/nets/eval/value"
 )
 
 // newFlags returns a FlagSet for command name that reports errors to
@@ -137,6 +139,17 @@ func (v *varsFlag) Set(s string) error {
 	}
 	v.values[name] = val
 	return nil
+}
+
+// valueMap returns the variables as recipe values, each typed by its
+// shape like a word in an expression (value.FromWord): 3 is an int,
+// 10.0.0.1 an address, eth0 a string.
+func (v *varsFlag) valueMap() map[string]value.Value {
+	m := map[string]value.Value{}
+	for _, n := range v.names {
+		m[n] = value.FromWord(v.values[n])
+	}
+	return m
 }
 
 // durationFlag is a time.Duration flag that refuses negative values.

@@ -13,9 +13,7 @@ import (
 
 	"github.com/nets-lang/nets/eval"
 	"github.com/nets-lang/nets/eval/txn"
-	"github.com/nets-lang/nets/eval/value"
 	"github.com/nets-lang/nets/kernel"
-	"github.com/nets-lang/nets/lang"
 )
 
 // runOpts are the flags of run and plan.
@@ -82,12 +80,9 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		}
 		return out.invalid(err, src)
 	}
-	if ds := lang.Check(r.file, checkOptions(o.vars.names)); len(ds) > 0 {
+	vars := o.vars.valueMap()
+	if ds := checkRecipe(r.file, vars); len(ds) > 0 {
 		return out.invalid(ds, r.src)
-	}
-	vars := map[string]value.Value{}
-	for _, n := range o.vars.names {
-		vars[n] = value.FromWord(o.vars.values[n])
 	}
 	names, err := kernel.LoadTableNames(tablesDir)
 	if err != nil {
