@@ -153,7 +153,10 @@ const (
 func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts Parts) (*Config, error) {
 	c := &Config{NS: ns, names: names, Links: []SavedLink{}, Addrs: []Addr{}, Routes: []Route{}, Rules: []Rule{}, Neighs: []Neigh{}}
 	if prev != nil {
-		c.Links, c.WireGuard, c.Addrs, c.Routes, c.Rules, c.Neighs = prev.Links, prev.WireGuard, prev.Addrs, prev.Routes, prev.Rules, prev.Neighs
+		// Copies: the parts are re-sorted below, and prev must not change.
+		c.Links, c.WireGuard = slices.Clone(prev.Links), slices.Clone(prev.WireGuard)
+		c.Addrs, c.Routes = slices.Clone(prev.Addrs), slices.Clone(prev.Routes)
+		c.Rules, c.Neighs = slices.Clone(prev.Rules), slices.Clone(prev.Neighs)
 	}
 	if parts&PartLinks != 0 {
 		links, err := k.Links(ns)
