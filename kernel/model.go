@@ -556,6 +556,17 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 	if l == nil {
 		return kerr(op, ns, syscall.ENODEV, "")
 	}
+	if ch.Netns != nil {
+		// The kernel moves the link first and applies the rest there.
+		if err := m.moveLink(ns, n, name, *ch.Netns); err != nil {
+			return err
+		}
+		ns = *ch.Netns
+		if ns == HostName {
+			ns = Host
+		}
+		n = m.nss[ns]
+	}
 	if ch.Mode != nil {
 		if l.Kind != KindMacvlan {
 			return kerr(op, ns, syscall.EOPNOTSUPP, "mode applies to macvlan links only")
@@ -571,6 +582,9 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 			n.mtuByUser[name] = true
 		}
 		n.adjustBridgeMTU(l.Master)
+		if l.MTU < 1280 {
+			n.dropIPv6(name) // IPv6 needs 1280; the kernel disables it on the link
+		}
 	}
 	if ch.Address != nil {
 		if len(ch.Address) != 6 || l.Kind == KindTun || l.Kind == KindWireGuard {
@@ -589,10 +603,17 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 	if ch.Up != nil {
 		m.setUp(n, l, *ch.Up)
 	}
-	if ch.Netns != nil {
-		return m.moveLink(ns, n, name, *ch.Netns)
-	}
 	return nil
+}
+
+// dropIPv6 deletes a link's IPv6 addresses and routes.
+func (n *mns) dropIPv6(name string) {
+	for k, a := range n.addrs {
+		if a.Link == name && a.Prefix.Addr().Is6() {
+			delete(n.addrs, k)
+		}
+	}
+	n.filterRoutes(func(r Route) bool { return r.Dev == name && r.Dst.Addr().Is6() })
 }
 
 // moveLink moves link name from ns to target with the kernel's side

@@ -279,3 +279,21 @@ func TestModelBridgeMTUAndNeighFlush(t *testing.T) {
 		t.Errorf("neighbours survived link down: %v", ns)
 	}
 }
+
+func TestModelMoveWithAttributesAndSmallMTU(t *testing.T) {
+	// Measured: `ip link set vb netns x mtu 1300 up` moves first and
+	// applies the rest in x; an MTU below 1280 drops IPv6 from a link.
+	m := NewModel()
+	must(t, m.AddNamespace("x"))
+	must(t, m.AddLink(Host, Link{Name: "va", Kind: KindVeth, Veth: &Veth{Peer: "vb"}, Up: true}))
+	must(t, m.AddAddr(Host, Addr{Link: "va", Prefix: netip.MustParsePrefix("2001:db8::1/64")}, false))
+	must(t, m.SetLink(Host, "va", LinkChange{MTU: ptr(uint32(1200))}))
+	if as, _ := m.Addrs(Host); len(as) != 0 {
+		t.Errorf("IPv6 address survived mtu 1200: %v", as)
+	}
+	must(t, m.SetLink(Host, "vb", LinkChange{Netns: ptr("x"), MTU: ptr(uint32(1300)), Up: ptr(true)}))
+	ls, _ := m.Links("x")
+	if len(ls) != 2 || ls[1].Name != "vb" || !ls[1].Up || ls[1].MTU != 1300 {
+		t.Errorf("moved link: %+v", ls)
+	}
+}
