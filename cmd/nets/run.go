@@ -175,8 +175,11 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		out.result = res
 	}
 	if err != nil {
-		if !plan && errors.Is(err, kernel.ErrPerm) && nothingLeft(err) {
-			return out.permission(privilegeMsg("run") + fmt.Sprintf(" (%v)", firstLine(err)))
+		if !plan && deniedAtStart(err) {
+			if errors.Is(err, kernel.ErrPerm) {
+				return out.permission(privilegeMsg("run") + fmt.Sprintf(" (%v)", firstLine(err)))
+			}
+			return out.permission(fmt.Sprintf("`nets run` cannot write its journal: %v: run it as root (e.g. with sudo)", firstLine(err)))
 		}
 		if ctx.Err() != nil {
 			out.interrupted = true
@@ -215,14 +218,17 @@ func checkNamespace(k kernel.Kernel, ns string) error {
 	return fmt.Errorf("-n %s: there is no network namespace %q (`ip netns list` shows them; `ip netns add %s` or a recipe's `netns %s` makes it)", ns, ns, ns, ns)
 }
 
-// nothingLeft reports whether a failed run left nothing changed: the
-// rollback succeeded (or nothing had been changed).
-func nothingLeft(err error) bool {
+// deniedAtStart reports whether a run failed for lack of privileges
+// before it changed anything: the kernel refused its first change
+// (EPERM), or the journal directory could not be used. A permission
+// error later in a run (or from a recipe's own file access) is a recipe
+// failure, reported with its diagnostic.
+func deniedAtStart(err error) bool {
 	var ee *eval.Error
 	if errors.As(err, &ee) {
-		return ee.UndoErr == nil
+		return errors.Is(err, kernel.ErrPerm) && ee.Undone == 0 && ee.UndoErr == nil
 	}
-	return true
+	return isPermission(err)
 }
 
 // signalContext returns a context cancelled by SIGINT, SIGTERM or SIGHUP:
