@@ -280,7 +280,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 	}
 	e.tx = tx
 
-	evalErr := e.top(f, sc)
+	evalErr := e.endBatch(e.top(f, sc))
 	res = e.res
 	res.NS = e.ns
 	if sess != nil && !plan {

@@ -41,6 +41,8 @@ type evaluator struct {
 
 	resolved map[string]netip.Addr // endpoint host names, resolved once
 
+	batch []pending // route and neighbour wants not yet ensured (batch.go)
+
 	// Plan only: the live kernel and the namespaces copied from it.
 	live   kernel.Kernel
 	seeded map[string]bool
@@ -156,6 +158,11 @@ func (e *evaluator) block(b *lang.Block, sc *scope) error {
 func (e *evaluator) stmtOne(s lang.Stmt, sc *scope) error {
 	if err := e.ctx.Err(); err != nil {
 		return lang.Diagnostic{Pos: posOf(s), End: endOf(s), Msg: "interrupted before this statement: " + err.Error(), Err: err}
+	}
+	if batchBarrier(s) {
+		if err := e.flush(); err != nil {
+			return err
+		}
 	}
 	e.stmt = s
 	switch s := s.(type) {

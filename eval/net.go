@@ -99,6 +99,12 @@ func (e *evaluator) ensure(n lang.Node, w kernel.Want) error {
 			return errAt(n, err)
 		}
 	}
+	if batchable(w) {
+		return e.queue(n, w) // applied by the next flush (batch.go)
+	}
+	if err := e.flush(); err != nil {
+		return err
+	}
 	step, err := e.tx.Ensure(w)
 	if err != nil {
 		if e.ctx.Err() != nil && !errors.Is(err, e.ctx.Err()) {

@@ -1,0 +1,130 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nets-lang/nets/eval/txn"
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
+)
+
+// Batching: consecutive route and neighbour statements are not ensured
+// one at a time but queued, and the queue is flushed through
+// txn.Tx.EnsureBatch, which prepares them together, journals all their
+// inverses with one write and one fsync, and only then applies them —
+// pipelined, on the real kernel (kernel.Netlink.RouteBatch). A recipe of
+// 100k routes thus costs a few fsyncs and a few hundred netlink round
+// trips instead of 100k of each.
+//
+// The queue is flushed before anything that could observe or depend on
+// the queued changes, or whose effect must come after them: every other
+// network statement (links, addresses, rules, namespaces, WireGuard, and
+// table declarations, which change how changes are named), print,
+// assert, fail, exec, show, a builtin called as a statement, the end of
+// the recipe, and when it holds batchMax wants. Lets, sets, ifs, loops,
+// recipe functions, includes and `in netns` only evaluate expressions,
+// which read no queued state (has_link and has_netns read links and
+// namespaces, which queued routes and neighbours do not change), so they
+// do not flush.
+//
+// A failure while flushing is reported at the queued statement that
+// caused it (EnsureBatch's BatchError names the want), with its
+// file:line:col, exactly as if the statements had run one at a time;
+// the run is then rolled back like any other failure, including wants
+// of the batch that the kernel applied after the failed one.
+
+// batchMax bounds the wants queued before a flush (memory, and the size
+// of one journal append).
+const batchMax = 1 << 16
+
+// pending is a queued want and the statement that asked for it.
+type pending struct {
+	n lang.Node
+	w kernel.Want
+}
+
+// batchable reports whether w may wait in the queue: the wants EnsureBatch
+// groups (routes and neighbours).
+func batchable(w kernel.Want) bool {
+	return w.Route != nil || w.Neigh != nil
+}
+
+// batchBarrier reports whether s must run after the queued wants were
+// applied (see the comment above).
+func batchBarrier(s lang.Stmt) bool {
+	switch s := s.(type) {
+	case *lang.Print, *lang.Assert, *lang.Fail, *lang.Exec, *lang.Show:
+		return true
+	case *lang.CallStmt:
+		return true // a builtin's effect (sleep, ...) comes after; recipe functions pass through
+	case *lang.NetStmt:
+		return s.Verb == "table"
+	}
+	return false
+}
+
+// queue adds w (for statement n) to the batch, flushing when it is full.
+func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
+	e.batch = append(e.batch, pending{n, w})
+	if len(e.batch) >= batchMax {
+		return e.flush()
+	}
+	return nil
+}
+
+// flush ensures the queued wants through the transaction, reports their
+// changes, and on failure returns the diagnostic of the statement whose
+// want failed.
+func (e *evaluator) flush() error {
+	if len(e.batch) == 0 {
+		return nil
+	}
+	b := e.batch
+	e.batch = nil
+	ws := make([]kernel.Want, len(b))
+	for i, p := range b {
+		ws[i] = p.w
+	}
+	steps, err := e.tx.EnsureBatch(ws)
+	for _, s := range steps {
+		for _, c := range s.Changes {
+			e.res.Changes = append(e.res.Changes, c)
+			if e.o.OnChange != nil {
+				e.o.OnChange(c)
+			}
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	n := b[0].n
+	var be *txn.BatchError
+	if errors.As(err, &be) && be.Index >= 0 && be.Index < len(b) {
+		n, err = b[be.Index].n, be.Err
+	}
+	if e.ctx.Err() != nil && !errors.Is(err, e.ctx.Err()) {
+		err = fmt.Errorf("%w (interrupted: %v)", err, e.ctx.Err())
+	}
+	return errAt(n, err)
+}
+
+// endBatch flushes what is queued when the evaluation ends. After a
+// failure (evalErr) the queue still holds statements that came before
+// the failing one: they are applied too (and rolled back with the rest),
+// so that a failure among them is the one reported, as a run one
+// statement at a time would have; when the run was interrupted they are
+// dropped instead.
+func (e *evaluator) endBatch(evalErr error) error {
+	if evalErr == nil {
+		return e.flush()
+	}
+	if e.ctx.Err() != nil {
+		e.batch = nil
+		return evalErr
+	}
+	if err := e.flush(); err != nil {
+		return err
+	}
+	return evalErr
+}
