@@ -74,6 +74,13 @@ type Options struct {
 	// MaxDepth bounds nested recipe function calls and includes; 0 means
 	// 100.
 	MaxDepth int
+	// Txn, when set, is an open transaction for Run to work in instead of
+	// beginning its own (Tx and Hold are then ignored): several recipes
+	// become one transaction, as the REPL's `begin ... commit`. Run
+	// neither commits nor rolls it back: on failure it returns an *Error
+	// with Open set, and the caller decides. Its Ensurer's table names
+	// are set to the run's. Plan ignores Txn.
+	Txn *txn.Tx
 }
 
 // Result is what a Run or Plan did.
@@ -115,6 +122,9 @@ type Error struct {
 	UndoErr error
 	// Plan is true for a plan: nothing was changed in the first place.
 	Plan bool
+	// Open is true when the run worked in the caller's transaction
+	// (Options.Txn), which is left open: nothing was rolled back yet.
+	Open bool
 }
 
 // Error returns the diagnostic's "file:line:col: message", the kernel's
@@ -133,6 +143,8 @@ func (e *Error) Error() string {
 // changed, or the undo failures.
 func (e *Error) Summary() string {
 	switch {
+	case e.Open:
+		return "the transaction is still open: roll it back (or commit what it holds)"
 	case e.Plan:
 		return "plan failed: a run would fail here and roll back"
 	case e.UndoErr != nil:
@@ -274,8 +286,12 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		k = m
 	}
 	txo.Names = names
-	tx, err := txn.Begin(k, txo)
-	if err != nil {
+	external := o.Txn != nil && !plan
+	var tx *txn.Tx
+	if external {
+		tx = o.Txn
+		tx.Ensurer().Names = names
+	} else if tx, err = txn.Begin(k, txo); err != nil {
 		return nil, err
 	}
 	e.tx = tx
@@ -288,13 +304,19 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 	}
 	res.Changed = len(res.Changes) > 0
 	if evalErr != nil {
-		undone := len(res.Changes)
-		rerr := tx.Rollback()
 		var d lang.Diagnostic
 		if !errors.As(evalErr, &d) {
 			d = lang.Diagnostic{Pos: f.Pos, Msg: evalErr.Error(), Err: evalErr}
 		}
+		if external {
+			return res, &Error{Diagnostic: d, Open: true}
+		}
+		undone := len(res.Changes)
+		rerr := tx.Rollback()
 		return res, &Error{Diagnostic: d, Undone: undone, UndoErr: rerr, Plan: plan}
+	}
+	if external {
+		return res, nil
 	}
 	if plan {
 		// Nothing real was changed; the model is discarded.

@@ -489,3 +489,37 @@ func TestFormatChange(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalTxn: with Options.Txn several runs share one transaction,
+// which the caller commits or rolls back.
+func TestExternalTxn(t *testing.T) {
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	before := dumpAll(t, m)
+	tx, err := txn.Begin(m, txn.Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions(t, m, &out)
+	o.Txn = tx
+	if _, err := run1(t, o, "link a type bridge\n"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run1(t, o, "link b type bridge\nfail \"no\"\n")
+	var ee *Error
+	if !errors.As(err, &ee) || !ee.Open || !strings.Contains(err.Error(), "still open") {
+		t.Fatalf("error %v", err)
+	}
+	if links, _ := m.Links(kernel.Host); len(links) != 3 {
+		t.Fatalf("the failed run rolled back by itself: %v", links)
+	}
+	if len(tx.Changes()) != 2 {
+		t.Errorf("transaction changes %v", tx.Changes())
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if after := dumpAll(t, m); after != before {
+		t.Errorf("not rolled back:\n%s", after)
+	}
+}
