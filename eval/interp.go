@@ -308,6 +308,9 @@ func (e *evaluator) forStmt(s *lang.For, sc *scope) error {
 		return errorf(s.Iter, "for: cannot iterate over %s %s (a list or a record)", article(v.Type()), v.Type())
 	}
 	for _, it := range items {
+		if err := e.ctx.Err(); err != nil {
+			return lang.Diagnostic{Pos: posOf(s), End: endOf(s), Msg: "interrupted in this loop: " + err.Error(), Err: err}
+		}
 		body := newScope(sc)
 		body.vars[s.Var.Name] = it
 		if s.Body != nil {
