@@ -119,12 +119,44 @@ type SavedLink struct {
 // from the end in ns with `peer P netns NS` when the peer lives
 // elsewhere. Saving the peer's namespace writes the same pair from the
 // other end, which is idempotent when both recipes run.
+//
+// Each kind of object is read in one dump, which Netlink retries while
+// the kernel flags it inconsistent (NLM_F_DUMP_INTR); the dumps of the
+// different kinds are not atomic together, so Save reads the whole
+// configuration again until two reads in a row agree (ReadStableConfig).
 func Save(k Kernel, ns string, opts SaveOptions) (string, error) {
-	c, err := ReadConfig(k, ns, opts.Names)
+	c, err := ReadStableConfig(k, ns, opts.Names)
 	if err != nil {
 		return "", err
 	}
 	return c.Recipe(opts.Secrets)
+}
+
+// stableReads bounds ReadStableConfig's attempts.
+const stableReads = 5
+
+// ReadStableConfig reads the configuration of ns (see ReadConfig) until
+// two reads in a row agree, so that a change made while it was read
+// (an address added after the links were listed, on a link that was
+// not) cannot give a configuration that never existed. It fails when
+// the configuration keeps changing.
+func ReadStableConfig(k Kernel, ns string, names *TableNames) (*Config, error) {
+	prev, err := ReadConfig(k, ns, names)
+	if err != nil {
+		return nil, err
+	}
+	for range stableReads {
+		c, err := ReadConfig(k, ns, names)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Equal(prev.lines(true), c.lines(true)) {
+			return c, nil
+		}
+		prev = c
+	}
+	return nil, &Error{Op: "save", NS: ns,
+		Err: fmt.Errorf("the configuration changed during each of %d reads in a row; try again", stableReads+1)}
 }
 
 // ReadConfig reads the configuration of namespace ns of k (see Config).

@@ -33,7 +33,7 @@ import (
 // "neighs"}, each a list of objects as described above, in Save's order,
 // and "skipped": [{"ifname", "reason"}] when links were left out.
 func SaveJSON(k Kernel, ns string, opts SaveOptions) ([]byte, error) {
-	c, err := ReadConfig(k, ns, opts.Names)
+	c, err := ReadStableConfig(k, ns, opts.Names)
 	if err != nil {
 		return nil, err
 	}

@@ -353,3 +353,33 @@ func TestSaveSkipsUnrecreatableLinks(t *testing.T) {
 		t.Errorf("JSON lacks skipped:\n%s", j)
 	}
 }
+
+// svChanging is a Model that gains an address every time its addresses
+// are read, as a namespace under constant change.
+type svChanging struct {
+	*kernel.Model
+	n int
+}
+
+func (k *svChanging) Addrs(ns string) ([]kernel.Addr, error) {
+	k.n++
+	if err := k.Model.AddAddr(ns, kernel.Addr{Link: "lo", Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 99, 0, byte(k.n)}), 32)}, false); err != nil {
+		return nil, err
+	}
+	return k.Model.Addrs(ns)
+}
+
+func TestSaveStable(t *testing.T) {
+	m := kernel.NewModel()
+	k := &svChanging{Model: m}
+	_, err := kernel.Save(k, "", kernel.SaveOptions{})
+	if err == nil || !strings.Contains(err.Error(), "changed during each of") {
+		t.Fatalf("Save of a state that keeps changing: %v", err)
+	}
+	// Once it stops changing, the save is of the settled state.
+	got, err := kernel.Save(m, "", kernel.SaveOptions{})
+	svMust(t, err)
+	if !strings.Contains(got, "addr 10.99.0.1 dev lo\n") {
+		t.Errorf("save:\n%s", got)
+	}
+}
