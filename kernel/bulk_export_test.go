@@ -7,3 +7,14 @@ func SetBulkAckEach(on bool) (restore func()) {
 	bulkAckEach = on
 	return func() { bulkAckEach = old }
 }
+
+// BulkChunk returns how many requests a batch in ns writes before
+// waiting for replies.
+func (n *Netlink) BulkChunk(ns string) (int, error) {
+	c, chunk, err := n.bulkConn(ns)
+	if err != nil {
+		return 0, err
+	}
+	c.close()
+	return chunk, nil
+}

@@ -1,15 +1,23 @@
 package kernel_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/nets-lang/nets/eval"
+	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/kernel/ktest"
+	"github.com/nets-lang/nets/lang"
 )
 
 // bulkRoutes returns n blackhole /24s in table.
@@ -125,6 +133,16 @@ func TestRouteBatchFailureIndex(t *testing.T) {
 	if have[ops[bad].Route.Dst] {
 		t.Fatalf("the failed route exists")
 	}
+	// The rest of the failed request's chunk was sent with it and
+	// applied; no later chunk was sent.
+	chunk, err := k.BulkChunk(kernel.Host)
+	must(t, err)
+	for i := bad + 1; i < n; i++ {
+		if sent := i < (bad/chunk+1)*chunk; have[ops[i].Route.Dst] != sent {
+			t.Fatalf("route %d exists: %v, want %v (chunks of %d)", i, !sent, sent, chunk)
+		}
+	}
+	t.Logf("chunk size %d", chunk)
 
 	// A missing link is found before sending: ops before it are applied.
 	ops2 := bulkRoutes(10, 101)
@@ -137,10 +155,11 @@ func TestRouteBatchFailureIndex(t *testing.T) {
 	}
 
 	// Deleting what is not there: ESRCH at its index.
-	dels := bulkRoutes(3000, 100)
+	dels := bulkRoutes(n, 100)
 	for i := range dels {
 		dels[i].Del = true
 	}
+	dels = dels[:(bad/chunk+1)*chunk+5]
 	if got, err := k.RouteBatch(kernel.Host, dels); got != bad || !errors.Is(err, kernel.ErrNotFound) {
 		t.Fatalf("RouteBatch deletes = %d, %v; want ESRCH at %d", got, err, bad)
 	}
@@ -175,5 +194,81 @@ func TestRouteBatchAllFail(t *testing.T) {
 	}
 	if n, err := k.RouteBatch(kernel.Host, ops); n != 0 || !errors.Is(err, kernel.ErrExist) {
 		t.Fatalf("RouteBatch again = %d, %v; want EEXIST at 0", n, err)
+	}
+}
+
+// bulkRecipe writes a recipe of n routes in table 100, one per line
+// (line i+1 is route i): blackhole /32s, except that route bad (when
+// 0 <= bad < n) goes via an unreachable gateway, which the kernel
+// refuses. The first pre routes change routes that exist (unreachable
+// instead of blackhole). tail is appended after the routes.
+func bulkRecipe(n, bad, pre int, tail string) string {
+	var b strings.Builder
+	for i := range n {
+		dst := fmt.Sprintf("10.%d.%d.%d", byte(i>>16), byte(i>>8), byte(i))
+		switch {
+		case i == bad:
+			fmt.Fprintf(&b, "route %s via 192.0.2.1 table 100\n", dst)
+		case i < pre:
+			fmt.Fprintf(&b, "route unreachable %s table 100\n", dst)
+		default:
+			fmt.Fprintf(&b, "route blackhole %s table 100\n", dst)
+		}
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// TestBulkRunFailureRollsBack: a 50k-route recipe whose route 25,437
+// (in the middle of a pipelined chunk) the kernel refuses fails naming that route's line and column, and the
+// whole run — the routes of the batch the kernel applied before and
+// after it included, and the routes it replaced — is rolled back: the
+// full state dump is equal before and after, and no journal is left.
+func TestBulkRunFailureRollsBack(t *testing.T) {
+	const n, bad, pre = 50000, 25437, 1000
+	k, ns := ktest.New(t)
+	ops := bulkRoutes(pre, 100)
+	if got, err := k.RouteBatch(kernel.Host, ops); got != pre || err != nil {
+		t.Fatalf("pre-state: %d, %v", got, err)
+	}
+	before := ktest.State(t, ns)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		src  string
+		line int
+		err  error
+	}{
+		{"kernel-refuses", bulkRecipe(n, bad, pre, ""), bad + 1, syscall.ENETUNREACH},
+		{"missing-link", bulkRecipe(n, -1, pre, "") + "route 10.99.0.0/16 dev nosuch table 100\n", n + 1, kernel.ErrNotFound},
+		{"fail-after", bulkRecipe(n, -1, pre, "fail \"stop\"\n"), n + 1, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := lang.Parse("bulk.nets", []byte(c.src))
+			must(t, err)
+			res, err := eval.Run(context.Background(), f, eval.Options{Kernel: k, Tx: txn.Options{JournalDir: dir}})
+			var ee *eval.Error
+			if !errors.As(err, &ee) {
+				t.Fatalf("Run = %v, want an *eval.Error", err)
+			}
+			if p := ee.Diagnostic.Pos; p.Filename != "bulk.nets" || p.Line != c.line || p.Column != 1 {
+				t.Errorf("error at %s:%d:%d, want bulk.nets:%d:1: %v", p.Filename, p.Line, p.Column, c.line, err)
+			}
+			if c.err != nil && !errors.Is(err, c.err) {
+				t.Errorf("error %v is not %v", err, c.err)
+			}
+			if ee.UndoErr != nil {
+				t.Fatalf("rollback failed: %v", ee.UndoErr)
+			}
+			if want := c.line - 1; len(res.Changes) != want || ee.Undone != want {
+				t.Errorf("%d changes reported, %d undone; want %d", len(res.Changes), ee.Undone, want)
+			}
+			if d := ktest.Diff(before, ktest.State(t, ns)); d != "" {
+				t.Fatalf("state after the rollback differs:\n%s", d)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "journal")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("journal left behind: %v", err)
+			}
+		})
 	}
 }
