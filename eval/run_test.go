@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -522,4 +523,78 @@ func TestExternalTxn(t *testing.T) {
 	if after := dumpAll(t, m); after != before {
 		t.Errorf("not rolled back:\n%s", after)
 	}
+}
+
+// TestContract runs lang's file of every statement the language contract
+// writes (ending in `fail "message"`) on a model holding the devices it
+// names: every statement evaluates, the run fails at the last line, and
+// the rollback restores the model.
+func TestContract(t *testing.T) {
+	src, err := os.ReadFile("../lang/testdata/contract.nets")
+	if err != nil {
+		t.Skip("lang/testdata/contract.nets:", err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "contract.nets")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A model cannot create devices (eth0); it copies them from a
+	// kernel that has them.
+	base := kernel.NewModel()
+	var devs []kernel.Link
+	for i, name := range []string{"eth0", "eth1", "eth2"} {
+		devs = append(devs, kernel.Link{Name: name, Index: int32(10 + i), Kind: kernel.KindDevice, MTU: 1500,
+			Address: []byte{2, 0, 0, 0, 0, byte(i)}})
+	}
+	m, err := kernel.NewModelFrom(withDevices{base, devs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddNamespace("gaming"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	setup, _ := lang.Parse(filepath.Join(dir, "setup.nets"), []byte("link eth0 up\naddr 10.1.0.2/16 dev eth0\nnetns lab\nin netns lab < link v0 type bridge >\nwritekey(\"a.key\", genkey())\n"))
+	if _, err := Run(context.Background(), setup, o); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpAll(t, m)
+	f, err := Load(path, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), f, o)
+	var d lang.Diagnostic
+	if !errors.As(err, &d) || d.Msg != "message" || d.Pos.Line != bytes.Count(src, []byte("\n")) {
+		t.Fatalf("error %v, want the final fail", err)
+	}
+	if len(res.Changes) < 40 {
+		t.Errorf("only %d changes before the fail:\n%s", len(res.Changes), changeLines(res.Changes, true))
+	}
+	if after := dumpAll(t, m); after != before {
+		t.Errorf("not rolled back:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	for _, want := range []string{"wireguard\n", "many\n", "more\n", "peer key: (key)\n", "wireguard wg0 <\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	secretsAbsent(t, m, out.String()+changeLines(res.Changes, false)+err.Error())
+	t.Logf("%d changes, output:\n%s", len(res.Changes), out.String())
+}
+
+// withDevices is a kernel whose host namespace also has devs.
+type withDevices struct {
+	*kernel.Model
+	devs []kernel.Link
+}
+
+func (w withDevices) Links(ns string) ([]kernel.Link, error) {
+	ls, err := w.Model.Links(ns)
+	if ns == kernel.Host {
+		ls = append(ls, w.devs...)
+	}
+	return ls, err
 }
