@@ -58,7 +58,8 @@ func crashPre(n int) []kernel.Want {
 
 // TestChild is the child process's body; it does nothing in a normal
 // test run. It reports on stdout: "ready" once the transaction began,
-// "done" when every route was ensured; then, per mode, it waits to be
+// "progress N" after every 1000 routes, "done" when every route was
+// ensured; then, per mode, it waits to be
 // killed (crash), commits, or fails and rolls back. A Begin that is
 // refused prints "refused: ERROR".
 func TestChild(t *testing.T) {
@@ -89,11 +90,15 @@ func TestChild(t *testing.T) {
 			if _, err := tx.EnsureBatch(ws[i:min(i+1000, len(ws))]); err != nil {
 				t.Fatal(err)
 			}
+			fmt.Println("progress", i+1000)
 		}
 	} else {
-		for _, w := range ws {
+		for i, w := range ws {
 			if _, err := tx.Ensure(w); err != nil {
 				t.Fatal(err)
+			}
+			if (i+1)%1000 == 0 {
+				fmt.Println("progress", i+1)
 			}
 		}
 	}
@@ -194,20 +199,25 @@ func TestLiveCrashRecover(t *testing.T) {
 	dir := tempDir(t)
 	o := txn.Options{JournalDir: dir, Wait: 10 * time.Second}
 
-	// Calibrate: how long does a child take from ready to done?
-	c := startChild(t, "crash", ns, dir, n, 1000000, false)
-	c.await(t, "ready", 30*time.Second)
-	start := time.Now()
-	c.await(t, "done", 120*time.Second)
-	runTime := time.Since(start)
-	c.kill()
-	if n, err := txn.Recover(k, o); err != nil || n == 0 {
-		t.Fatalf("Recover after the calibration run = %d, %v", n, err)
+	// Calibrate: how long does a child take from ready to done, one
+	// Ensure at a time and in batches?
+	var runTime [2]time.Duration
+	for b, batch := range []bool{false, true} {
+		c := startChild(t, "crash", ns, dir, n, 1000000, batch)
+		c.await(t, "ready", 30*time.Second)
+		start := time.Now()
+		c.await(t, "done", 120*time.Second)
+		runTime[b] = time.Since(start)
+		c.kill()
+		if n, err := txn.Recover(k, o); err != nil || n == 0 {
+			t.Fatalf("Recover after the calibration run = %d, %v", n, err)
+		}
+		if d := diffLines(before, dumpAll(t, k)); d != "" {
+			t.Fatalf("state after recovering a complete run differs:\n%s", d)
+		}
 	}
-	if d := diffLines(before, dumpAll(t, k)); d != "" {
-		t.Fatalf("state after recovering a complete run differs:\n%s", d)
-	}
-	t.Logf("calibration: %d routes journaled and applied one at a time in %v", n, runTime)
+	t.Logf("calibration: %d routes journaled and applied in %v one at a time, %v in batches of 1000",
+		n, runTime[0].Round(time.Millisecond), runTime[1].Round(time.Millisecond))
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var stats []string
@@ -225,12 +235,21 @@ func TestLiveCrashRecover(t *testing.T) {
 		batch := trial%2 == 1
 		c := startChild(t, "crash", ns, dir, n, 1000000, batch)
 		c.await(t, "ready", 30*time.Second)
-		delay := time.Duration(rng.Int64N(int64(runTime)))
+		// Kill at a uniformly random point of the run: after a random
+		// number of thousands, plus a random part of the time the next
+		// thousand takes.
+		b := 0
 		if batch {
-			delay /= 2 // batches are faster
+			b = 1
 		}
+		thousands := rng.IntN(n / 1000)
+		if thousands > 0 {
+			c.await(t, fmt.Sprintf("progress %d", thousands*1000), 60*time.Second)
+		}
+		delay := time.Duration(rng.Int64N(int64(runTime[b]) / int64(n/1000)))
 		time.Sleep(delay)
 		c.kill()
+		delay += time.Duration(thousands) * runTime[b] / time.Duration(n/1000)
 
 		info, err := txn.Pending(o)
 		if err != nil {
