@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/eval/value"
@@ -597,4 +598,35 @@ func (w withDevices) Links(ns string) ([]kernel.Link, error) {
 		ls = append(ls, w.devs...)
 	}
 	return ls, err
+}
+
+// TestCheckTables: Check knows the table names of Options.Tables (as
+// from rt_tables) used in the recipe and its includes; Run resolves them.
+func TestCheckTables(t *testing.T) {
+	names := kernel.NewTableNames()
+	if err := names.Add(300, "isp"); err != nil {
+		t.Fatal(err)
+	}
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	o.Tables = names
+	o.FS = fstest.MapFS{"inc.nets": {Data: []byte("rule fwmark 0x3 lookup isp priority 3\n")}}
+	f, err := Load("main.nets", []byte("route blackhole 10.0.0.0/8 table isp\ninclude \"inc.nets\"\nshow routes table isp\n"), o)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	res, err := Run(context.Background(), f, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := changeLines(res.Changes, false); got != "+ route blackhole 10.0.0.0/8 table isp\n+ rule fwmark 0x3 lookup isp priority 3\n" {
+		t.Errorf("changes:\n%s", got)
+	}
+	if out.String() != "route blackhole 10.0.0.0/8 table isp\n" {
+		t.Errorf("show: %q", out.String())
+	}
+	if _, err := Load("bad.nets", []byte("route blackhole 10.0.0.0/8 table nope\n"), o); err == nil || !strings.Contains(err.Error(), `unknown table "nope"`) {
+		t.Errorf("Load of an unknown table: %v", err)
+	}
 }
