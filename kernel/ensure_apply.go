@@ -17,14 +17,18 @@ import (
 type op struct {
 	ns string
 	do func(k Kernel) error
-	// volatile lists namespaces whose state the call changes in ways the
-	// cache does not predict exactly (links, addresses, namespaces); they
-	// are read again after it. nil: the call is replayed on the cache.
+	// volatile lists every namespace the call changes when that is more
+	// than ns (links, addresses, namespaces). The call is replayed on the
+	// cache (a Model, which reproduces the kernel's side effects) only
+	// when all of them are cached; otherwise they are read again.
 	volatile []string
 	fn       func(e *Ensurer, s *Step) error
 	// route describes a single route change, so that ApplyAll can send
 	// runs of them to a RouteBatcher.
 	route *RouteOp
+	// created lists links (namespace, name) the call creates with a
+	// hardware address the kernel picks; the cache does not know it.
+	created [][2]string
 }
 
 // RouteOp is one route change in a batch.
@@ -63,6 +67,10 @@ type Ensurer struct {
 	cache  *Model
 	direct bool
 	loaded map[string]bool
+	// macUnknown marks namespaces where links were created with a
+	// hardware address the kernel chose; captures that must recreate a
+	// link read them first.
+	macUnknown map[string]bool
 
 	// fixups are routes a restore could only bring back as onlink (their
 	// gateway was not reachable then); each later step retries them
@@ -73,7 +81,7 @@ type Ensurer struct {
 
 // NewEnsurer returns an Ensurer working on k.
 func NewEnsurer(k Kernel) *Ensurer {
-	e := &Ensurer{k: k, loaded: map[string]bool{}}
+	e := &Ensurer{k: k, loaded: map[string]bool{}, macUnknown: map[string]bool{}}
 	if m, ok := k.(*Model); ok {
 		e.cache, e.direct = m, true
 	} else {
@@ -92,10 +100,39 @@ func (e *Ensurer) Invalidate(ns string) {
 		ns = Host
 	}
 	delete(e.loaded, ns)
+	delete(e.macUnknown, ns)
 }
 
 // InvalidateAll forgets every namespace.
-func (e *Ensurer) InvalidateAll() { clear(e.loaded) }
+func (e *Ensurer) InvalidateAll() {
+	clear(e.loaded)
+	clear(e.macUnknown)
+}
+
+// refreshMACs reads the hardware addresses the kernel gave the links of
+// ns into the cache.
+func (e *Ensurer) refreshMACs(ns string) error {
+	if e.direct || !e.macUnknown[ns] {
+		return nil
+	}
+	links, err := e.k.Links(ns)
+	if err != nil {
+		return err
+	}
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	n := e.cache.nss[ns]
+	if n == nil {
+		return errNoNetns("read links", ns)
+	}
+	for _, l := range links {
+		if c := n.links[l.Name]; c != nil {
+			c.Address = l.Address
+		}
+	}
+	delete(e.macUnknown, ns)
+	return nil
+}
 
 // state returns the cached state of ns, reading it from the kernel once.
 func (e *Ensurer) state(ns string) (*mns, error) {
@@ -110,6 +147,7 @@ func (e *Ensurer) state(ns string) (*mns, error) {
 			return nil, err
 		}
 		e.loaded[ns] = true
+		delete(e.macUnknown, ns)
 	}
 	e.cache.mu.Lock()
 	defer e.cache.mu.Unlock()
@@ -197,21 +235,53 @@ func (e *Ensurer) Apply(s *Step) error {
 		if e.direct || o.fn != nil {
 			continue
 		}
-		if o.volatile != nil {
-			for _, ns := range o.volatile {
-				e.Invalidate(ns)
-			}
-			continue
-		}
-		if e.loaded[o.ns] {
-			if err := o.do(e.cache); err != nil {
-				e.Invalidate(o.ns) // the cache disagrees; read the truth next time
-			}
-		}
+		e.replay(o)
 	}
 	s.ops = nil
 	e.retryFixups()
 	return nil
+}
+
+// replay repeats a call the kernel accepted on the cache, or forgets the
+// namespaces it touched when the cache cannot follow.
+func (e *Ensurer) replay(o op) {
+	nss := append([]string{o.ns}, o.volatile...)
+	for i, ns := range nss {
+		if ns == HostName {
+			nss[i] = Host
+		}
+	}
+	forget := func() {
+		for _, ns := range nss {
+			e.Invalidate(ns)
+		}
+	}
+	for _, ns := range nss {
+		if !e.loaded[ns] {
+			forget()
+			return
+		}
+	}
+	if err := o.do(e.cache); err != nil {
+		forget() // the cache disagrees; read the truth next time
+		return
+	}
+	if len(o.created) == 0 {
+		return
+	}
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	for _, c := range o.created {
+		if n := e.cache.nss[c[0]]; n != nil {
+			if l := n.links[c[1]]; l != nil {
+				l.Address = nil
+				e.macUnknown[c[0]] = true
+			}
+			if w := n.wg[c[1]]; w != nil {
+				delete(n.wg, c[1]) // read the device itself when needed
+			}
+		}
+	}
 }
 
 // retryFixups tries to restore exactly the routes a restore had to add
@@ -407,7 +477,7 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 		if l.Kind == KindDevice && l.Name != "lo" {
 			continue // the kernel returns it to the initial namespace
 		}
-		ls, err := e.captureLink(name, l.Name, true)
+		ls, err := e.captureLink(name, l.Name, true, true)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -458,11 +528,17 @@ func boolInt(b bool) int {
 // ---- links ----
 
 // captureLink records link name of ns with everything the kernel removes
-// with it. withPeer also records a veth's other end.
-func (e *Ensurer) captureLink(ns, name string, withPeer bool) (*LinkState, error) {
+// with it. withPeer also records a veth's other end; needMAC makes sure
+// the hardware addresses are the kernel's (the link will be recreated).
+func (e *Ensurer) captureLink(ns, name string, withPeer, needMAC bool) (*LinkState, error) {
 	n, err := e.state(ns)
 	if err != nil {
 		return nil, err
+	}
+	if needMAC {
+		if err := e.refreshMACs(ns); err != nil {
+			return nil, err
+		}
 	}
 	l := n.links[name]
 	if l == nil {
@@ -489,7 +565,7 @@ func (e *Ensurer) captureLink(ns, name string, withPeer bool) (*LinkState, error
 			st.Ports = append(st.Ports, o.Name)
 		}
 		if o.Kind == KindMacvlan && o.Macvlan != nil && o.Macvlan.Dev == name {
-			up, err := e.captureLink(ns, o.Name, false)
+			up, err := e.captureLink(ns, o.Name, false, needMAC)
 			if err != nil {
 				return nil, err
 			}
@@ -502,7 +578,7 @@ func (e *Ensurer) captureLink(ns, name string, withPeer bool) (*LinkState, error
 	}
 	if withPeer && l.Veth != nil && l.Veth.PeerNetns != "?" {
 		pns := peerNS(ns, l.Veth.PeerNetns)
-		peer, err := e.captureLink(pns, l.Veth.Peer, false)
+		peer, err := e.captureLink(pns, l.Veth.Peer, false, needMAC)
 		if err == nil {
 			st.Peer, st.PeerNS = peer, pns
 		} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNoNetns) {
@@ -565,12 +641,18 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	if err != nil {
 		return err
 	}
+	if lw.Address != nil {
+		// Comparing (and undoing) a hardware address needs the kernel's.
+		if err := e.refreshMACs(ns); err != nil {
+			return err
+		}
+	}
 	cur := n.links[lw.Name]
 	if w.Absent {
 		if cur == nil {
 			return nil
 		}
-		st, err := e.captureLink(ns, lw.Name, true)
+		st, err := e.captureLink(ns, lw.Name, true, true)
 		if err != nil {
 			return err
 		}
@@ -612,7 +694,7 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	}
 	if lw.Kind != "" {
 		if same, why := sameCreation(ns, cur, lw.Kind, lw.Veth, lw.VXLAN, lw.Macvlan, lw.Tun); !same {
-			st, err := e.captureLink(ns, lw.Name, true)
+			st, err := e.captureLink(ns, lw.Name, true, true)
 			if err != nil {
 				return err
 			}
@@ -634,15 +716,15 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	// Same link: move it, then change attributes in place.
 	at := *cur
 	if target != ns {
-		st, err := e.captureLink(ns, lw.Name, true)
+		st, err := e.captureLink(ns, lw.Name, false, false)
 		if err != nil {
 			return err
 		}
 		s.change('~', ns, "link "+lw.Name+" netns "+nsWord(ns)+" -> "+nsWord(target))
 		name, t := lw.Name, target
 		vol := []string{ns, target}
-		if st.Peer != nil {
-			vol = append(vol, st.PeerNS)
+		if cur.Veth != nil && cur.Veth.PeerNetns != "?" {
+			vol = append(vol, peerNS(ns, cur.Veth.PeerNetns)) // its PeerNetns changes
 		}
 		s.ops = append(s.ops, op{ns: ns, volatile: vol, do: func(k Kernel) error {
 			return k.SetLink(ns, name, LinkChange{Netns: &t})
@@ -660,7 +742,7 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	}
 	if target == ns {
 		if restoreAll {
-			st, err := e.captureLink(ns, lw.Name, true)
+			st, err := e.captureLink(ns, lw.Name, false, ch.Address != nil)
 			if err != nil {
 				return err
 			}
@@ -778,12 +860,17 @@ func (e *Ensurer) createLink(s *Step, ns, from string, lw LinkWant) error {
 		l.Alias = *lw.Alias
 	}
 	vol := []string{ns}
+	var created [][2]string
+	if lw.Address == nil {
+		created = append(created, [2]string{ns, lw.Name})
+	}
 	if lw.Veth != nil {
 		v := *lw.Veth
 		abs := peerNS(from, v.PeerNetns)
 		v.PeerNetns = relNS(ns, abs)
 		l.Veth = &v
 		vol = append(vol, abs)
+		created = append(created, [2]string{abs, v.Peer})
 	}
 	if lw.VXLAN != nil {
 		v := *lw.VXLAN
@@ -803,7 +890,7 @@ func (e *Ensurer) createLink(s *Step, ns, from string, lw LinkWant) error {
 	}
 	s.change('+', from, text)
 	s.Inverse = []Want{{NS: ns, Absent: true, Link: &LinkWant{Name: lw.Name}}}
-	s.ops = append(s.ops, op{ns: ns, volatile: vol, do: func(k Kernel) error { return k.AddLink(ns, l) }})
+	s.ops = append(s.ops, op{ns: ns, volatile: vol, created: created, do: func(k Kernel) error { return k.AddLink(ns, l) }})
 	return nil
 }
 

@@ -1093,7 +1093,7 @@ func Sequences() []Sequence {
 				rule(ns, kernel.Rule{Dst: pfx("198.51.100.0/24"), IIF: "lan0", Action: kernel.ActionProhibit, Priority: 1001}, false),
 				rule(ns, kernel.Rule{Family: 6, Src: pfx("2001:db8:20::/64"), Action: kernel.ActionLookup, Table: 50}, true),
 				via(ns, "default", "10.20.0.254", 4000000000),
-				via(ns, "default", "10.20.0.253", 4000000000), // replaced
+				via(ns, "default", "10.20.0.253", 4000000000),                 // replaced
 				link(ns, kernel.LinkWant{Name: "lan0", Kind: kernel.KindTun}), // kind change: delete and create
 				absent(rule(ns, kernel.Rule{Action: kernel.ActionLookup, Table: kernel.TableMain, Priority: 32766}, false)),
 			}
