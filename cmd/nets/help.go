@@ -259,19 +259,31 @@ nothing.`
 
 // printOverview writes `nets help`.
 func (c *cli) printOverview(w io.Writer) {
-	fmt.Fprintf(w, "%s\n\nUsage:\n  nets COMMAND [flags] [FILE]\n  nets -            run a recipe from stdin\n\nCommands:\n", overviewIntro)
+	fmt.Fprintf(w, "%s\n\nUsage:\n  nets COMMAND [flags] [FILE]\n", overviewIntro)
+	if replMain != nil {
+		fmt.Fprintln(w, "  nets              the interactive REPL (on a terminal)")
+	}
+	fmt.Fprintln(w, "  nets -            run a recipe from stdin (also plain `nets` when stdin is no terminal)")
+	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, name := range helpOrder() {
-		fmt.Fprintf(w, "  %-9s %s\n", name, help[name].summary)
+		width = max(width, len(name))
+	}
+	for _, name := range helpOrder() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, name, help[name].summary)
 	}
 	fmt.Fprintf(w, `
-Flags may stand before or after FILE. Exit status: %s
-With plan --detailed-exitcode, 3 means changes are pending.
+Flags may stand before or after FILE.
+
+Exit status:
+%s
+  plan --detailed-exitcode: 3 when changes are pending.
 
 Environment:
 %s
 
 Run 'nets help COMMAND' for a command's flags and examples.
-`, strings.ReplaceAll(exitGeneral, "\n", " "), indent(envHelp, "  "))
+`, indent(exitGeneral, "  "), indent(envHelp, "  "))
 }
 
 // printHelp writes the help of one command.

@@ -98,9 +98,9 @@ func lookupCommand(name string) *command {
 	return nil
 }
 
-// replMain runs the interactive REPL on a terminal. It is nil until the
-// REPL exists (a later issue adds repl.go, which sets it); main then
-// prints the help instead.
+// replMain runs the interactive REPL on a terminal; repl.go sets it.
+// Without it (a build without the REPL) `nets` on a terminal prints the
+// help instead.
 var replMain func(c *cli) int
 
 // main runs nets with the arguments after the program name and returns
@@ -122,6 +122,14 @@ func (c *cli) main(args []string) int {
 	case name == "-":
 		// `nets -` reads a recipe from stdin (LANGUAGE.md).
 		return c.cmdRun(args)
+	case (name == "--model" || name == "-model" || name == "-n") && lookupCommand("repl") != nil:
+		// `nets --model`, `nets -n NS`: nets alone with flags. On a
+		// terminal that is the REPL with them (repl.go); with stdin
+		// not a terminal, like `nets` alone, run stdin as a recipe.
+		if !c.stdinTTY {
+			return c.cmdRun(append(args, "-"))
+		}
+		return lookupCommand("repl").run(c, args)
 	case name == "-h" || name == "--help" || name == "-help":
 		c.printOverview(c.stdout)
 		return exitOK
