@@ -1,0 +1,2 @@
+" nets recipes (https://github.com/nets-lang/nets)
+autocmd BufRead,BufNewFile *.nets setfiletype nets
