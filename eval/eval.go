@@ -88,18 +88,18 @@ type Result struct {
 	// Changes are the applied (Run) or pending (Plan) changes in order,
 	// one per output line; render them with FormatChange. After a failed
 	// run they are the changes made before the failure, all undone.
-	Changes []kernel.Change
+	Changes []kernel.Change `json:"changes"`
 	// Changed reports whether anything changed (or would change).
-	Changed bool
+	Changed bool `json:"changed"`
 	// NS is the current namespace when the recipe ended: the starting
 	// namespace, unless a bare `in netns NAME` switched it (the REPL
 	// carries it to the next line).
-	NS string
+	NS string `json:"ns,omitempty"`
 	// Skipped lists the exec commands a plan did not run, as recipe
 	// text (`exec ping -c 1 10.0.0.2`).
-	Skipped []string
+	Skipped []string `json:"skipped,omitempty"`
 	// Held is set when Options.Hold kept the run awaiting confirmation.
-	Held *txn.JournalInfo
+	Held *txn.JournalInfo `json:"held,omitempty"`
 }
 
 // Error is the error Run and Plan return when the recipe fails while it

@@ -630,3 +630,31 @@ func TestCheckTables(t *testing.T) {
 		t.Errorf("Load of an unknown table: %v", err)
 	}
 }
+
+// TestExecKeyRedacted: a key revealed to a program with string($k) does
+// not show in the plan note or an error message; the program gets it.
+func TestExecKeyRedacted(t *testing.T) {
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	src := "let k = \"yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\"\nexec wg set wg0 private-key ${string(pubkey($k))}\n"
+	f, _ := lang.Parse("t.nets", []byte(src))
+	if _, err := Plan(context.Background(), f, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "# exec wg set wg0 private-key (key) (not run in plan)\n" {
+		t.Errorf("plan note %q", got)
+	}
+	var args []string
+	o.Exec = func(_ context.Context, _ string, cmd kernel.Cmd) error {
+		args = cmd.Args
+		return errors.New("exit status 1")
+	}
+	_, err := Run(context.Background(), f, o)
+	if err == nil || strings.Contains(err.Error(), "=") || !strings.Contains(err.Error(), "private-key (key): exit status 1") {
+		t.Errorf("error %v", err)
+	}
+	if len(args) != 5 || len(args[4]) != 44 {
+		t.Errorf("the program got %q", args)
+	}
+}

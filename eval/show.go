@@ -70,10 +70,17 @@ func (e *evaluator) exec(s *lang.Exec, sc *scope) error {
 	return nil
 }
 
-// quoteArgv renders argv as recipe words, quoting what needs it.
+// quoteArgv renders argv as recipe words, quoting what needs it, for
+// plan notes and error messages. An argument that is a WireGuard key in
+// base64 (revealed with string($k) for a program like wg) shows as
+// (key): the program gets it, the output does not.
 func quoteArgv(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
+		if _, err := kernel.ParseKey(a); err == nil {
+			out[i] = "(key)"
+			continue
+		}
 		if a == "" || strings.ContainsAny(a, " \t\n\"\\#;<>$'(){}[],") {
 			out[i] = lang.QuoteString(a)
 		} else {
