@@ -193,6 +193,7 @@ func (c *cli) startWaiter(dir, id string) error {
 	defer logf.Close()
 	cmd := exec.Command("/proc/self/exe", waiterCommand, "--journal-dir", dir, "--id", id)
 	cmd.Args[0] = "nets"
+	cmd.Dir = "/" // do not keep the caller's directory (or its mount) busy
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
