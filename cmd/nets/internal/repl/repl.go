@@ -436,7 +436,11 @@ func (r *REPL) exec(src, shown string, plan bool) {
 }
 
 // recordTables remembers the literal `table ID name NAME` declarations
-// of f (for completion; the session itself knows them for evaluation).
+// of f: for completion, and for the static check of later inputs. The
+// session evaluates with the names it declared, but eval.Session.Check
+// checks against Options.Tables only, which is r.cfg.Tables: adding the
+// names there lets `rule ... lookup NAME` pass the check in a later
+// input as it would later in one recipe.
 func (r *REPL) recordTables(f *lang.File) {
 	lang.Inspect(f, func(n lang.Node) bool {
 		s, ok := n.(*lang.NetStmt)
@@ -454,6 +458,9 @@ func (r *REPL) recordTables(f *lang.File) {
 		id, err := strconv.ParseUint(lang.Keyword(d.Value("table")), 0, 32)
 		if name != "" && err == nil {
 			r.declared[name] = uint32(id)
+			// An error means the name or id is taken; the evaluator
+			// already reported a real conflict.
+			_ = r.cfg.Tables.Add(uint32(id), name)
 		}
 		return true
 	})
@@ -528,7 +535,8 @@ func looksLikeExpr(src string) bool {
 func hasNetStmt(f *lang.File) bool {
 	found := false
 	lang.Inspect(f, func(n lang.Node) bool {
-		if _, ok := n.(*lang.NetStmt); ok {
+		// `table N name X` only names a table: nothing to change.
+		if s, ok := n.(*lang.NetStmt); ok && !(s.Verb == "table" && s.Block == nil) {
 			found = true
 		}
 		return !found

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -565,5 +566,46 @@ func TestHistoryPath(t *testing.T) {
 		if got := HistoryPath(env(c.env)); got != c.want {
 			t.Errorf("HistoryPath(%v) = %q, want %q", c.env, got, c.want)
 		}
+	}
+}
+
+// A table named in one input is known to the inputs after it, as it is
+// to the statements after it in one recipe.
+func TestTableNamesCarryOver(t *testing.T) {
+	s := newSession(t)
+	s.expect(`
+table 100 name gaming
+rule fwmark 0x1 lookup gaming priority 100
+table gaming < route blackhole 10.9.0.0/16 >
+show routes table gaming
+`, `
+nets[host]> table 100 name gaming
+nets[host]> rule fwmark 0x1 lookup gaming priority 100
++ rule fwmark 0x1 lookup gaming priority 100
+nets[host]> table gaming < route blackhole 10.9.0.0/16 >
++ route blackhole 10.9.0.0/16 table gaming
+nets[host]> show routes table gaming
+route blackhole 10.9.0.0/16 table gaming
+nets[host]> ^D
+`)
+}
+
+// Ctrl-C while a statement runs cancels its context: the statement
+// stops and is rolled back.
+func TestInterruptedStatementRollsBack(t *testing.T) {
+	s := newSession(t)
+	before := s.dump("")
+	s.r.cfg.Context = func() (context.Context, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx, func() {}
+	}
+	s.out.Reset()
+	s.run("link a type bridge; link b type bridge\n", false)
+	if got := s.out.String(); !strings.Contains(got, "context canceled") {
+		t.Errorf("no cancellation reported:\n%s", got)
+	}
+	if after := s.dump(""); after != before {
+		t.Errorf("state changed:\n%s", after)
 	}
 }
