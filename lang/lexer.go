@@ -94,32 +94,9 @@ func init() {
 }
 
 // lex splits src into tokens (spaces and continuations dropped, comments
-// kept). It never fails: the lexer rules match every input.
+// kept). It never fails: the lexer rules match every input. The tokens
+// are those lexDef makes; scan (lexer_scan.go) makes them without
+// regular expressions.
 func lex(filename string, src []byte) ([]tok, error) {
-	l, err := lexDef.LexString(filename, string(src))
-	if err != nil {
-		return nil, err
-	}
-	var toks []tok
-	for {
-		t, err := l.Next()
-		if err != nil {
-			return toks, err
-		}
-		k, ok := kindByName[t.Type]
-		if !ok || k < 0 {
-			continue
-		}
-		end := t.Pos
-		end.Offset += len(t.Value)
-		end.Column += len(t.Value)
-		if k == tNL || k == tStrNL {
-			end.Line++
-			end.Column = 1
-		}
-		toks = append(toks, tok{k: k, v: t.Value, pos: t.Pos, end: end})
-		if k == tEOF {
-			return toks, nil
-		}
-	}
+	return scan(filename, src), nil
 }
