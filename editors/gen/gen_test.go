@@ -386,3 +386,42 @@ func TestTextMateExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestVimIndent reindents testdata/indent.nets, stripped of its
+// indentation, with editors/vim (ftplugin and indent on) and compares.
+func TestVimIndent(t *testing.T) {
+	vim, err := exec.LookPath("vim")
+	if err != nil {
+		t.Skip("vim is not installed")
+	}
+	want, err := os.ReadFile("testdata/indent.nets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat []string
+	for _, l := range strings.Split(string(want), "\n") {
+		flat = append(flat, strings.TrimLeft(l, " "))
+	}
+	file := filepath.Join(t.TempDir(), "flat.nets")
+	if err := os.WriteFile(file, []byte(strings.Join(flat, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rtp, err := filepath.Abs("../vim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(vim, "-u", "NONE", "-i", "NONE", "-N", "-n", "-Es",
+		"--cmd", "set rtp^="+rtp, "-c", "filetype plugin indent on",
+		"-c", "edit "+file, "-c", "set sw=2 et", "-c", "normal gg=G",
+		"-c", "if &commentstring !=# '# %s' | cquit | endif", "-c", "wq")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("vim: %v (commentstring not set by the ftplugin?)\n%s", err, b)
+	}
+	got, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("Vim indents:\n%s\nwant:\n%s", got, want)
+	}
+}
