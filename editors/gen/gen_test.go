@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -423,5 +427,52 @@ func TestVimIndent(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("Vim indents:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestScriptKeywordsMatchLang reads the parser's reserved words from
+// lang's source (lang keeps them unexported: the isKeyword function) and
+// checks that gen highlights each, so that a keyword added to the
+// language cannot be missed here.
+func TestScriptKeywordsMatchLang(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../../lang", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reserved []string
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Name.Name != "isKeyword" {
+					continue
+				}
+				ast.Inspect(fn, func(n ast.Node) bool {
+					if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						if s, err := strconv.Unquote(lit.Value); err == nil {
+							reserved = append(reserved, s)
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	if len(reserved) < 10 {
+		t.Fatalf("found %d reserved words in lang's isKeyword (%v): has it moved? Update this test and controlWords", len(reserved), reserved)
+	}
+	ours := append(append([]string{}, controlWords...), operatorWords...)
+	for _, w := range reserved {
+		if !slices.Contains(ours, w) {
+			t.Errorf("lang reserves %q, which gen's controlWords/operatorWords lack", w)
+		}
+	}
+	for _, w := range ours {
+		if !slices.Contains(reserved, w) {
+			t.Errorf("gen highlights %q as a keyword, which lang does not reserve", w)
+		}
 	}
 }

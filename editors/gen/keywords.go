@@ -7,9 +7,10 @@ import (
 	"github.com/nets-lang/nets/lang"
 )
 
-// The scripting keywords are the parser's reserved words (lang keeps
-// its list unexported; LANGUAGE.md "Scripting" is the contract), split
-// the way editors colour them.
+// The scripting keywords are the parser's reserved words, split the way
+// editors colour them. lang keeps its list unexported (isKeyword);
+// TestScriptKeywordsMatchLang reads it from lang's source and fails when
+// these lists differ from it.
 var (
 	// controlWords start scripting statements (and `else`, `in`).
 	controlWords = []string{"let", "set", "if", "else", "for", "in", "def", "include", "print", "assert", "fail", "exec", "show", "del"}
