@@ -716,7 +716,9 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	// Same link: move it, then change attributes in place.
 	at := *cur
 	if target != ns {
-		st, err := e.captureLink(ns, lw.Name, false, false)
+		// Complete (peer, hardware addresses): if a failure deletes the
+		// link meanwhile, restoring this state must recreate it exactly.
+		st, err := e.captureLink(ns, lw.Name, true, true)
 		if err != nil {
 			return err
 		}
@@ -742,7 +744,7 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	}
 	if target == ns {
 		if restoreAll {
-			st, err := e.captureLink(ns, lw.Name, false, ch.Address != nil)
+			st, err := e.captureLink(ns, lw.Name, true, true)
 			if err != nil {
 				return err
 			}

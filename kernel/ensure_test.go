@@ -538,3 +538,23 @@ func BenchmarkEnsureGatewayRoute(b *testing.B) {
 		}
 	}
 }
+
+// TestInverseRecreatesDeletedLink: an attribute change's inverse is a
+// complete LinkState, so that when a failure deleted the link meanwhile
+// (as undo failures and recover can leave it) restoring recreates it
+// with its peer and the kernel-chosen hardware addresses.
+func TestInverseRecreatesDeletedLink(t *testing.T) {
+	m := NewModel()
+	e := NewEnsurer(&spy{Kernel: m}) // the cache path, where MACs are learned lazily
+	up := true
+	mustEnsure(t, e, Want{Link: &LinkWant{Name: "a", Kind: KindVeth, Veth: &Veth{Peer: "b"}}})
+	before := m.Dump(Host)
+	s := mustEnsure(t, e, Want{Link: &LinkWant{Name: "a", Up: &up}})
+	must(t, m.DelLink(Host, "a")) // behind the Ensurer's back
+	if _, err := NewEnsurer(&spy{Kernel: m}).EnsureAll(journalRoundTrip(t, s.Inverse)); err != nil {
+		t.Fatal(err)
+	}
+	if after := m.Dump(Host); after != before {
+		t.Errorf("recreated link differs:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
