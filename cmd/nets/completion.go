@@ -59,6 +59,7 @@ type compCommand struct {
 	flags         []compFlag
 	files         bool     // takes recipe files
 	words         []string // the words its argument is one of (help: commands; completion: shells)
+	wordsLabel    string   // what words are, for zsh: "command", "shell"
 }
 
 type compFlag struct {
@@ -97,9 +98,9 @@ func completionModel() []compCommand {
 	for i := range out {
 		switch out[i].name {
 		case "help":
-			out[i].words = commandNames(out)
+			out[i].words, out[i].wordsLabel = commandNames(out), "command"
 		case "completion":
-			out[i].words = shells
+			out[i].words, out[i].wordsLabel = shells, "shell"
 		}
 	}
 	return out
@@ -214,10 +215,8 @@ func writeZshCompletion(w io.Writer) {
 		switch {
 		case c.files:
 			specs = append(specs, `'*:recipe:_files -g "*.nets"'`)
-		case c.name == "help":
-			specs = append(specs, "'1:command:("+strings.Join(c.words, " ")+")'")
 		case len(c.words) > 0:
-			specs = append(specs, "'1:"+c.name+":("+strings.Join(c.words, " ")+")'")
+			specs = append(specs, "'1:"+c.wordsLabel+":("+strings.Join(c.words, " ")+")'")
 		}
 		p("    %s)\n      _arguments \\\n        %s\n      ;;\n", c.name, strings.Join(specs, " \\\n        "))
 	}
