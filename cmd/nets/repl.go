@@ -158,16 +158,31 @@ func (c *cli) cmdRepl(args []string) int {
 		c.errorf("%v", err)
 		return exitUsage
 	}
+	end := func(close func() error) {
+		sig.mu.Lock()
+		sig.onEnd = func(s os.Signal) {
+			r.Abort(fmt.Sprintf("%v", s))
+			if close != nil {
+				if err := close(); err != nil {
+					c.errorf("%v", err)
+				}
+			}
+			os.Exit(exitFail)
+		}
+		sig.mu.Unlock()
+	}
 	if !c.stdinTTY {
+		end(nil)
 		return r.Run(repl.NewReader(c.stdin))
 	}
 	where := "this machine's network"
 	if o.model {
 		where = "an in-memory kernel"
 	}
-	fmt.Fprintf(c.stderr, "nets REPL on %s: each statement applies as you enter it. `help` lists them, Tab completes, Ctrl-D leaves.\n", where)
+	fmt.Fprintf(c.stderr, "nets REPL on %s. `help` lists the statements, Tab completes, Ctrl-D leaves.\n", where)
 	path := repl.HistoryPath(c.getenv)
 	t := repl.NewTerminal(r, path)
+	end(t.Close)
 	if err := t.LoadErr(); err != nil {
 		c.errorf("reading the history %s: %v", path, err)
 	}
@@ -184,16 +199,22 @@ func (c *cli) cmdRepl(args []string) int {
 // is a signal. It then cancels the running statement, which is rolled
 // back; between statements it is ignored rather than killing the
 // session (and an open transaction with it).
+//
+// SIGTERM and SIGHUP end the session: they cancel a running statement,
+// then onEnd rolls back an open transaction, restores the terminal and
+// exits (a hung-up terminal would otherwise leave the transaction's
+// journal for `nets recover`).
 type replSignals struct {
 	mu     sync.Mutex
 	cancel context.CancelCauseFunc // of the running statement; nil between statements
+	onEnd  func(os.Signal)         // set once the session exists
 	sigs   chan os.Signal
 	done   chan struct{}
 }
 
 func newReplSignals() *replSignals {
 	s := &replSignals{sigs: make(chan os.Signal, 4), done: make(chan struct{})}
-	signal.Notify(s.sigs, syscall.SIGINT)
+	signal.Notify(s.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		for {
 			select {
@@ -202,7 +223,11 @@ func newReplSignals() *replSignals {
 				if s.cancel != nil {
 					s.cancel(fmt.Errorf("interrupted by %v", sg))
 				}
+				end := s.onEnd
 				s.mu.Unlock()
+				if sg != syscall.SIGINT && end != nil {
+					end(sg)
+				}
 			case <-s.done:
 				return
 			}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nets-lang/nets/eval"
 	"github.com/nets-lang/nets/eval/txn"
@@ -79,6 +80,11 @@ type Config struct {
 
 // REPL is one interactive session. It is not safe for concurrent use.
 type REPL struct {
+	// mu is held while an input is evaluated and while the open
+	// transaction is ended, so that Abort (from a signal handler's
+	// goroutine) waits for a running statement.
+	mu sync.Mutex
+
 	cfg    Config
 	k      *shadowKernel
 	sess   *eval.Session
@@ -258,6 +264,8 @@ func (nonInteractive) Interactive() bool               { return false }
 // open transaction it asks (interactive input) whether to roll it back,
 // or (other input) rolls it back and says so.
 func (r *REPL) leave(in LineReader) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.tx == nil {
 		return true
 	}
@@ -267,7 +275,12 @@ func (r *REPL) leave(in LineReader) bool {
 		r.rollback()
 		return true
 	}
+	r.mu.Unlock()
 	answer, err := in.ReadLine(fmt.Sprintf("a transaction is open (begin at %s, %s): roll it back and leave? [y/N] ", r.txBegan, plural(n, "change")))
+	r.mu.Lock()
+	if r.tx == nil {
+		return true // Abort ended it meanwhile
+	}
 	if err == nil && isYes(answer) {
 		r.rollback()
 		return true
@@ -293,6 +306,12 @@ const (
 // rollback, plan, help, exit) or statements of the language, applied as
 // one transaction (or as part of the open `begin` transaction).
 func (r *REPL) Eval(src string) action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eval(src)
+}
+
+func (r *REPL) eval(src string) action {
 	r.n++ // every input has a number: repl:N names it in messages
 	word, rest := splitWord(src)
 	switch word {
@@ -559,9 +578,9 @@ func (r *REPL) begin() {
 	}
 	r.tx = tx
 	r.txBegan = fmt.Sprintf("repl:%d", r.n)
-	msg := "transaction open: statements take effect as you enter them; `commit` keeps them, `rollback` undoes them all"
+	msg := "transaction open: each statement applies as you enter it; `commit` keeps them all, `rollback` undoes them all"
 	if !r.cfg.Tx.NoJournal {
-		msg += " (other nets runs wait until then)"
+		msg += " (other nets runs wait)"
 	}
 	r.note("%s", msg)
 }
@@ -583,8 +602,26 @@ func (r *REPL) commit() {
 	r.note("committed: %s kept", plural(n, "change"))
 }
 
+// Abort ends the session's open transaction, if any, by rolling it
+// back, after waiting for a running statement to finish (cancel its
+// context first). The CLI calls it when SIGTERM or SIGHUP ends the
+// session. It reports whether there was a transaction.
+func (r *REPL) Abort(reason string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tx == nil {
+		return false
+	}
+	r.note("%s with a transaction open (begin at %s): rolling it back", reason, r.txBegan)
+	r.rollback()
+	return true
+}
+
 // rollback undoes the open transaction.
 func (r *REPL) rollback() {
+	if r.tx == nil {
+		return
+	}
 	n := len(r.tx.Changes())
 	err := r.tx.Rollback()
 	r.tx = nil

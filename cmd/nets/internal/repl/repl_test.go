@@ -247,7 +247,7 @@ rollback
 nets[host]> commit
 nets: no transaction is open (`+"`begin`"+` opens one)
 nets[host]> begin
-# transaction open: statements take effect as you enter them; `+"`commit` keeps them, `rollback`"+` undoes them all
+# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
 nets[host]*> netns lab
 + netns lab
 nets[host]*> link t1 type bridge
@@ -297,7 +297,7 @@ commit
 show links
 `, `
 nets[host]> begin
-# transaction open: statements take effect as you enter them; `+"`commit` keeps them, `rollback`"+` undoes them all
+# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
 nets[host]*> link c1 type bridge
 + link c1 type bridge
 nets[host]*> link c2 type bridge
@@ -329,7 +329,7 @@ link b master nothere
 show links
 `, `
 nets[host]> begin
-# transaction open: statements take effect as you enter them; `+"`commit` keeps them, `rollback`"+` undoes them all
+# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> link a mtu 99999
@@ -469,7 +469,7 @@ begin
 link a type bridge
 `, `
 nets[host]> begin
-# transaction open: statements take effect as you enter them; `+"`commit` keeps them, `rollback`"+` undoes them all
+# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> ^D
