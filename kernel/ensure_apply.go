@@ -1269,19 +1269,27 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 	k := keyOfRoute(r)
 	cands := n.routes[k]
 	if w.Absent {
-		if len(cands) == 0 {
-			return nil
-		}
-		cur := cands[0]
+		// The route with this identity and the stated attributes (type
+		// only when stated) must not exist; one that differs in them is
+		// another route and stays, as with `ip route del`.
+		var cur *Route
 		for _, c := range cands {
-			if (rw.Set&RouteSetDev == 0 || c.Dev == r.Dev) && (rw.Set&RouteSetGateway == 0 || c.Gateway == r.Gateway) {
-				cur = c
+			t := r
+			if rw.Route.Type == 0 {
+				t.Type = c.Type
+			}
+			if routeSatisfies(c, t, rw.Set) {
+				cur = &c
 				break
 			}
 		}
-		s.change('-', ns, FormatRoute(cur, e.Names))
-		s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur, Set: routeAll}}}
-		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Del: true, Route: cur}, do: func(k Kernel) error { return k.DelRoute(ns, cur) }})
+		if cur == nil {
+			return nil
+		}
+		cur2 := *cur
+		s.change('-', ns, FormatRoute(cur2, e.Names))
+		s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur2, Set: routeAll}}}
+		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Del: true, Route: cur2}, do: func(k Kernel) error { return k.DelRoute(ns, cur2) }})
 		return nil
 	}
 	for _, c := range cands {
