@@ -34,6 +34,16 @@ var scriptTopics = []topic{
 	{"del", "del OBJECT ...", "ensure an object is absent: del link x, del route 10.0.0.0/8, del rule ... lookup 100"},
 }
 
+// replShort are one-line summaries of the REPL's commands for `help`.
+var replShort = map[string]string{
+	"begin":    "open a transaction that spans the statements up to commit/rollback",
+	"commit":   "keep the changes of the open transaction",
+	"rollback": "undo every change of the open transaction",
+	"plan":     "what a statement would change; alone, inside begin: what commit keeps",
+	"help":     "list the statements and functions, or show one's syntax",
+	"exit":     "leave (also Ctrl-D); an open transaction is rolled back after asking",
+}
+
 // replTopics are the REPL's own commands.
 var replTopics = []topic{
 	{"begin", "begin", "open a transaction: the statements that follow take effect as you enter them and stay one transaction until commit or rollback (a statement that fails rolls back all of it)"},
@@ -75,17 +85,10 @@ func writeOverview(w io.Writer) {
 	}
 	fmt.Fprintln(w, "REPL:")
 	for _, t := range replTopics {
-		fmt.Fprintf(w, "  %-26s %s\n", t.usage, firstSentence(t.doc))
+		fmt.Fprintf(w, "  %-26s %s\n", t.usage, replShort[t.name])
 	}
 	fmt.Fprintln(w, "A bare expression prints its value: 1 + 2, $k, host(10.0.0.0/24, 1).")
 	fmt.Fprintln(w, "`help NAME` shows one statement or function; Tab completes.")
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ": "); i > 0 && i < 60 {
-		return s[:i]
-	}
-	return s
 }
 
 // writeTopic prints the help of one statement, function or command and

@@ -578,7 +578,7 @@ func (r *REPL) begin() {
 	}
 	r.tx = tx
 	r.txBegan = fmt.Sprintf("repl:%d", r.n)
-	msg := "transaction open: each statement applies as you enter it; `commit` keeps them all, `rollback` undoes them all"
+	msg := "transaction open until commit or rollback: statements apply as you enter them"
 	if !r.cfg.Tx.NoJournal {
 		msg += " (other nets runs wait)"
 	}

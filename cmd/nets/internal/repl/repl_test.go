@@ -247,7 +247,7 @@ rollback
 nets[host]> commit
 nets: no transaction is open (`+"`begin`"+` opens one)
 nets[host]> begin
-# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
+# transaction open until commit or rollback: statements apply as you enter them
 nets[host]*> netns lab
 + netns lab
 nets[host]*> link t1 type bridge
@@ -297,7 +297,7 @@ commit
 show links
 `, `
 nets[host]> begin
-# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
+# transaction open until commit or rollback: statements apply as you enter them
 nets[host]*> link c1 type bridge
 + link c1 type bridge
 nets[host]*> link c2 type bridge
@@ -329,7 +329,7 @@ link b master nothere
 show links
 `, `
 nets[host]> begin
-# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
+# transaction open until commit or rollback: statements apply as you enter them
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> link a mtu 99999
@@ -469,7 +469,7 @@ begin
 link a type bridge
 `, `
 nets[host]> begin
-# transaction open: each statement applies as you enter it; `+"`commit` keeps them all, `rollback`"+` undoes them all
+# transaction open until commit or rollback: statements apply as you enter them
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> ^D
@@ -482,6 +482,11 @@ nets[host]*> ^D
 }
 
 func TestHelp(t *testing.T) {
+	for _, tp := range replTopics {
+		if replShort[tp.name] == "" {
+			t.Errorf("REPL command %s has no summary for help", tp.name)
+		}
+	}
 	s := newSession(t)
 	s.out.Reset()
 	s.run("help\nhelp link\nhelp rule\nhelp host\nhelp begin\nhelp nosuch\n", false)
