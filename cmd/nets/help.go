@@ -188,8 +188,9 @@ parse (with --check: or is not formatted); 2 usage error.`,
 	"recover": {
 		usage:   []string{"recover [--wait DURATION]"},
 		summary: "undo an interrupted run from its journal",
-		body: `A run that was killed (power is not the issue: /run is a tmpfs, like
-the kernel's own state) leaves its journal under /run/nets. recover
+		body: `A run that was killed (SIGKILL, a crash) leaves its journal under
+/run/nets (a tmpfs: after a reboot, like the kernel's own network
+state, there is nothing to undo). recover
 replays the journal's undo steps, newest first, restoring the state
 from before that run, and removes the journal. Undo steps are
 idempotent ensures, so recover is safe whether or not the last change

@@ -40,7 +40,7 @@ func (o *runOpts) flags(cmd string) *flag.FlagSet {
 	if cmd == "run" {
 		fs.BoolVar(&o.model, "model", false, "run against an empty in-memory kernel instead of this machine's (changes nothing here)")
 		o.wait = txn.DefaultWait
-		fs.Var(durationFlag{&o.wait}, "wait", "how long to wait for another run to finish (`DURATION`)")
+		fs.Var(durationFlag{&o.wait}, "wait", "wait up to `DURATION` for another run to finish")
 		fs.Var(durationFlag{&o.confirm}, "confirm", "revert the changes `DURATION` after the run started unless `nets confirm` is run first")
 	} else {
 		fs.BoolVar(&o.model, "model", false, "plan against an empty in-memory kernel instead of this machine's live state")

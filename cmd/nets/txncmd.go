@@ -63,7 +63,7 @@ type recoverOpts struct {
 func (o *recoverOpts) flags(name string) *flag.FlagSet {
 	fs := newFlags(name)
 	o.wait = txn.DefaultWait
-	fs.Var(durationFlag{&o.wait}, "wait", "how long to wait for a run in progress to finish (`DURATION`)")
+	fs.Var(durationFlag{&o.wait}, "wait", "wait up to `DURATION` for a run in progress to finish")
 	return fs
 }
 
