@@ -658,3 +658,43 @@ func TestExecKeyRedacted(t *testing.T) {
 		t.Errorf("the program got %q", args)
 	}
 }
+
+// TestSessionTxn: a session's runs inside one caller transaction (begin
+// ... rollback) are undone together.
+func TestSessionTxn(t *testing.T) {
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	s, err := NewSession(testOptions(t, m, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dumpAll(t, m)
+	tx, err := txn.Begin(m, txn.Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTxn(tx)
+	for _, src := range []string{"link a type bridge", "let n = 1", "link b${n} type bridge"} {
+		f, err := lang.Parse("repl", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Run(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(tx.Changes()) != 2 {
+		t.Fatalf("changes %v", tx.Changes())
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	s.SetTxn(nil)
+	if after := dumpAll(t, m); after != before {
+		t.Errorf("not rolled back:\n%s", after)
+	}
+	f, _ := lang.Parse("repl", []byte("link c${n} type bridge"))
+	if res, err := s.Run(context.Background(), f); err != nil || len(res.Changes) != 1 {
+		t.Fatalf("run after SetTxn(nil): %v %v", res, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 
+	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/lang"
 )
@@ -175,6 +176,11 @@ func (s *Session) Vars() []string {
 	sort.Strings(out)
 	return out
 }
+
+// SetTxn makes the following Runs work inside tx, an open transaction
+// the caller ends (the REPL's `begin ... commit`; see Options.Txn); nil
+// goes back to one transaction per Run.
+func (s *Session) SetTxn(tx *txn.Tx) { s.o.Txn = tx }
 
 // NS returns the session's current namespace (kernel.Host or a name).
 func (s *Session) NS() string { return s.ns }
