@@ -56,6 +56,10 @@ Ctrl-C abandons the line being typed (or stops a running statement,
 which is rolled back). Tab completes statement words, options, link
 kinds, and live names: links, namespaces, tables, variables.
 
+An open begin holds the nets lock and keeps a journal like a run does:
+SIGTERM or SIGHUP (the terminal closing) rolls it back and ends the
+session, and if nets is killed outright, ` + "`nets recover`" + ` undoes it.
+
 History is kept in $XDG_STATE_HOME/nets/history, or ~/.nets_history
 when XDG_STATE_HOME is not set (mode 0600). Lines holding a WireGuard
 key literal or calling string() are never written to it.
@@ -72,7 +76,7 @@ transaction each (` + "`nets -`" + ` runs the whole input as one recipe).`,
 	},
 	examples: `sudo nets
 # experiment without root and without touching this machine
-nets repl --model
+nets --model
 # a session inside the namespace gaming
 sudo nets repl -n gaming`,
 	exit: `0 when the session ends; with stdin not a terminal, 1 when a statement
