@@ -35,6 +35,7 @@ func (o *ptyOutput) String() string {
 // ptySession is nets running on a pseudo-terminal.
 type ptySession struct {
 	t      *testing.T
+	bin    string
 	cmd    *exec.Cmd
 	f      *os.File
 	out    *ptyOutput
@@ -54,7 +55,7 @@ func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &ptySession{t: t, cmd: cmd, f: f, out: &ptyOutput{}, exited: make(chan error, 1), copied: make(chan struct{})}
+	p := &ptySession{t: t, bin: bin, cmd: cmd, f: f, out: &ptyOutput{}, exited: make(chan error, 1), copied: make(chan struct{})}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -241,5 +242,31 @@ func TestREPLTerminalBeginAndSignals(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(home, ".nets_history")); err != nil || !strings.Contains(string(b), "link sigterm0 type bridge") {
 		t.Errorf("~/.nets_history: %q, %v", b, err)
+	}
+
+	// Killed outright with begin open: the journal stays, and `nets
+	// recover` undoes the transaction.
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "kill0").Run() })
+	p = startPTY(t, env)
+	p.waitFor("nets[host]> ")
+	p.typeText("begin\r")
+	p.waitFor("nets[host]*> ")
+	p.typeText("link kill0 type bridge\r")
+	p.waitFor("+ link kill0 type bridge")
+	p.waitFor("nets[host]*> ")
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.wait()
+	if _, err := os.Stat(filepath.Join(journal, "journal")); err != nil {
+		t.Fatalf("no journal after a kill with begin open: %v", err)
+	}
+	rec := exec.Command(p.bin, "recover")
+	rec.Env = append(os.Environ(), envJournalDir+"="+journal)
+	if out, err := rec.CombinedOutput(); err != nil {
+		t.Fatalf("nets recover: %v\n%s", err, out)
+	}
+	if err := exec.Command("ip", "link", "show", "kill0").Run(); err == nil {
+		t.Errorf("nets recover left the killed transaction's link")
 	}
 }
