@@ -95,8 +95,11 @@
 //   - `link` maps to kernel.LinkWant: a type creates the link when absent
 //     (and replaces a link of another kind); without one, the link must
 //     exist and only the stated attributes are ensured. `netns NS` moves
-//     it; a veth's `peer P netns NS` creates the peer there. tun/tap
-//     `user`/`group` take numbers or names.
+//     it; a veth's `peer P netns NS` creates the peer there. Without
+//     `netns` the peer's namespace is not stated: an existing pair whose
+//     peer was moved away (`link v1 netns lab` after creating it) still
+//     satisfies the statement, and a new pair gets its peer here.
+//     tun/tap `user`/`group` take numbers or names.
 //   - `addr`, `neigh` (always permanent), `route` and `rule` map to the
 //     matching kernel Wants. `route default` is 0.0.0.0/0, or ::/0 when
 //     the gateway (or else the source) is IPv6; a route states exactly the

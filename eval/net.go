@@ -214,7 +214,19 @@ func (e *evaluator) linkStmt(s *lang.NetStmt, a *args) error {
 		v := &kernel.Veth{Peer: peer}
 		if pn, ok, err := a.str("peer-netns"); err != nil {
 			return err
-		} else if ok {
+		} else if !ok {
+			// Where the peer lives is not stated: a veth of that name
+			// whose peer has that name satisfies it wherever the peer
+			// was moved (`ip link set v1 netns lab` after creating the
+			// pair), instead of being re-created on every run. A new
+			// pair gets its peer in this namespace.
+			if cur, err := e.currentLink(name); err != nil {
+				return errAt(s, err)
+			} else if cur != nil && cur.Kind == kernel.KindVeth && cur.Veth != nil &&
+				cur.Veth.Peer == peer && cur.Veth.PeerNetns != "?" {
+				v.PeerNetns = cur.Veth.PeerNetns
+			}
+		} else {
 			// Veth.PeerNetns is relative to this end: "" is the same
 			// namespace, "host" the one nets started in.
 			switch ns := normNS(pn); {
@@ -332,6 +344,21 @@ func (e *evaluator) linkStmt(s *lang.NetStmt, a *args) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// currentLink returns the link called name in the current namespace as
+// the transaction sees it now, or nil.
+func (e *evaluator) currentLink(name string) (*kernel.Link, error) {
+	ls, err := e.tx.Ensurer().Kernel().Links(e.ns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ls {
+		if ls[i].Name == name {
+			return &ls[i], nil
+		}
+	}
+	return nil, nil
+}
 
 // lookupID resolves a tun/tap owner: a number, or a user (group) name.
 func lookupID(s string, isUser bool) (int, error) {
