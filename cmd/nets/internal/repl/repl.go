@@ -381,6 +381,9 @@ func (r *REPL) exec(src, shown string, plan bool) {
 		r.render(err, name, 0)
 		return
 	}
+	if len(f.Stmts) == 0 {
+		return // only comments
+	}
 	if ds := r.sess.Check(f); len(ds) > 0 {
 		r.failed++
 		r.render(ds, name, shift)
