@@ -68,8 +68,9 @@ type Options struct {
 	// Hold, when not zero, ends a successful Run with Tx.Hold(Hold)
 	// instead of Commit: the changes stay, the journal is kept and
 	// reverted at Hold unless `nets confirm` runs first (`nets run
-	// --confirm`). Result.Held describes the held journal. Plan ignores
-	// it.
+	// --confirm`). Result.Held describes the held journal (nil when the
+	// run changed nothing: there is nothing to confirm, and the Tx was
+	// committed). Plan ignores it.
 	Hold time.Time
 	// MaxDepth bounds nested recipe function calls and includes; 0 means
 	// 100.
