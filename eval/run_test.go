@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/eval/value"
@@ -696,5 +697,56 @@ func TestSessionTxn(t *testing.T) {
 	f, _ := lang.Parse("repl", []byte("link c${n} type bridge"))
 	if res, err := s.Run(context.Background(), f); err != nil || len(res.Changes) != 1 {
 		t.Fatalf("run after SetTxn(nil): %v %v", res, err)
+	}
+}
+
+// journaled hides that a kernel is a *kernel.Model, so that runs on it
+// keep a journal like runs on the real kernel.
+type journaled struct{ kernel.Kernel }
+
+// TestJournalAndHold: on a kernel that is not a model, a run journals
+// in Options.Tx.JournalDir; with Hold the changes stay held until
+// txn.Recover reverts them (the `nets run --confirm` timer).
+func TestJournalAndHold(t *testing.T) {
+	m := kernel.NewModel()
+	k := journaled{m}
+	var out bytes.Buffer
+	o := testOptions(t, k, &out)
+	before := dumpAll(t, m)
+	o.Hold = time.Now().Add(time.Hour)
+	res, err := run1(t, o, "link a type bridge\nlink a up\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Held == nil || !res.Held.Held || res.Held.Steps != 2 {
+		t.Fatalf("Held = %+v", res.Held)
+	}
+	info, err := txn.Pending(o.Tx)
+	if err != nil || info == nil || info.ID != res.Held.ID {
+		t.Fatalf("pending journal %+v, %v", info, err)
+	}
+	// A second run is refused while the first awaits confirmation.
+	o.Hold = time.Time{}
+	if _, err := run1(t, o, "link b type bridge\n"); !errors.Is(err, txn.ErrAwaitingConfirm) {
+		t.Fatalf("second run: %v", err)
+	}
+	if n, err := txn.Recover(k, o.Tx); err != nil || n != 2 {
+		t.Fatalf("recover: %d, %v", n, err)
+	}
+	if after := dumpAll(t, m); after != before {
+		t.Errorf("not reverted:\n%s", after)
+	}
+	// A run that changes nothing has nothing to hold.
+	o.Hold = time.Now().Add(time.Hour)
+	if res, err := run1(t, o, "let x = 1\n"); err != nil || res.Held != nil {
+		t.Fatalf("empty held run: %+v %v", res, err)
+	}
+	// A failing run removes its journal after the rollback.
+	o.Hold = time.Time{}
+	if _, err := run1(t, o, "link c type bridge\nfail \"no\"\n"); err == nil {
+		t.Fatal("no error")
+	}
+	if info, err := txn.Pending(o.Tx); err != nil || info != nil {
+		t.Errorf("journal left after a rollback: %+v %v", info, err)
 	}
 }
