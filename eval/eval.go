@@ -40,7 +40,9 @@ type Options struct {
 	// FS, when set, is where include reads files: the recipe's file
 	// names are then paths inside FS (slash-separated, unrooted, as
 	// io/fs wants them). Nil reads the OS file system, include paths
-	// relative to the including file.
+	// relative to the including file. readkey and writekey always use
+	// the OS file system, relative to the directory of the recipe file
+	// that calls them.
 	FS fs.FS
 	// Tx configures the transaction (journal directory, lock wait, fault
 	// injection hooks). Recipe defaults to the file's name. Plan, and a
