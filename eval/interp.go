@@ -41,7 +41,7 @@ type evaluator struct {
 
 	resolved map[string]netip.Addr // endpoint host names, resolved once
 
-	batch []pending // route and neighbour wants not yet ensured (batch.go)
+	batch pending // route and neighbour wants not yet ensured (batch.go)
 
 	// Plan only: the live kernel and the namespaces copied from it.
 	live   kernel.Kernel

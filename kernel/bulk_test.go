@@ -272,3 +272,48 @@ func TestBulkRunFailureRollsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkEnsureBatch50k: one EnsureBatch of 50k route wants (one
+// journal append, one pipelined RouteBatch) whose want 25,437 the kernel
+// refuses reports that index, and the rollback restores the exact state
+// (replaced routes included).
+func TestBulkEnsureBatch50k(t *testing.T) {
+	const n, bad, pre = 50000, 25437, 1000
+	k, ns := ktest.New(t)
+	if got, err := k.RouteBatch(kernel.Host, bulkRoutes(pre, 100)); got != pre || err != nil {
+		t.Fatalf("pre-state: %d, %v", got, err)
+	}
+	before := ktest.State(t, ns)
+	ws := make([]kernel.Want, n)
+	for i, o := range bulkRoutes(n, 100) {
+		r := o.Route
+		switch {
+		case i == bad:
+			r.Type, r.Gateway = kernel.RouteUnicast, addr("192.0.2.1")
+		case i < pre:
+			r.Type = kernel.RouteUnreachable
+		}
+		ws[i] = kernel.Want{Route: &kernel.RouteWant{Route: r, Set: kernel.RouteSetGateway}}
+	}
+	dir := t.TempDir()
+	tx, err := txn.Begin(k, txn.Options{JournalDir: dir})
+	must(t, err)
+	steps, err := tx.EnsureBatch(ws)
+	var be *txn.BatchError
+	if !errors.As(err, &be) || be.Index != bad || !errors.Is(err, syscall.ENETUNREACH) {
+		t.Fatalf("EnsureBatch = %v, want a *BatchError at %d (ENETUNREACH)", err, bad)
+	}
+	if len(steps) != bad || tx.Steps() != n {
+		t.Errorf("%d steps returned, %d journaled; want %d and %d", len(steps), tx.Steps(), bad, n)
+	}
+	if got := len(routesOf(t, k, kernel.Host, 100)); got <= bad {
+		t.Errorf("table 100 holds %d routes: the batch did not reach the kernel as expected", got)
+	}
+	must(t, tx.Rollback())
+	if d := ktest.Diff(before, ktest.State(t, ns)); d != "" {
+		t.Fatalf("state after the rollback differs:\n%s", d)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal left behind: %v", err)
+	}
+}
