@@ -39,17 +39,26 @@ func (r *REPL) Complete(line string, pos int) (head string, completions []string
 	}
 	before, tail := string(runes[:pos]), string(runes[pos:])
 	start := strings.LastIndexAny(before, " \t<>;(),=[{\"") + 1
+	if i := strings.LastIndex(before, "${"); i >= 0 && i+2 >= start && !strings.Contains(before[i:], "}") {
+		start = i // inside ${...}: complete the whole interpolation
+	}
 	head, word := before[:start], before[start:]
 	context := head
 	if len(r.pending) > 0 {
 		context = strings.Join(r.pending, "\n") + "\n" + head
 	}
 	var cands []string
-	if strings.HasPrefix(word, "$") {
+	switch {
+	case strings.HasPrefix(word, "${"):
+		// Interpolation inside a string or word: "veth-${i}".
+		for _, v := range r.sess.Vars() {
+			cands = append(cands, "${"+v+"}")
+		}
+	case strings.HasPrefix(word, "$"):
 		for _, v := range r.sess.Vars() {
 			cands = append(cands, "$"+v)
 		}
-	} else {
+	default:
 		cands = r.candidates(context)
 	}
 	seen := map[string]bool{}
@@ -60,7 +69,7 @@ func (r *REPL) Complete(line string, pos int) (head string, completions []string
 		}
 	}
 	sort.Strings(completions)
-	if len(completions) == 1 && !strings.HasSuffix(completions[0], "(") {
+	if len(completions) == 1 && !strings.HasSuffix(completions[0], "(") && !strings.HasPrefix(completions[0], "${") {
 		completions[0] += " "
 	}
 	return head, completions, tail
@@ -230,6 +239,9 @@ func (r *REPL) statementStart(sc stmtContext) []string {
 		out = append(out, replCommands...)
 	}
 	for _, n := range builtins.Names() {
+		out = append(out, n+"(")
+	}
+	for n := range r.funcs {
 		out = append(out, n+"(")
 	}
 	return out

@@ -24,6 +24,7 @@ table 100 name gaming
 route blackhole 10.9.0.0/16 table 100
 let uplink = "eth1"
 let key = genkey()
+def pair($a, $b) < link $a type veth peer $b >
 `, false)
 	if strings.Contains(s.out.String(), "repl:") {
 		t.Fatalf("setting up failed:\n%s", s.out.String())
@@ -74,7 +75,9 @@ func TestComplete(t *testing.T) {
 		// variables
 		{"print $u", []string{"$uplink "}, ""},
 		{"link $", []string{"$key", "$uplink"}, ""},
-		{`print "${u`, nil, ""},
+		{`print "${u`, []string{"${uplink}"}, ""},
+		{`link veth-${`, []string{"${key}", "${uplink}"}, ""},
+		{"pa", []string{"pair("}, ""},
 		// statement start
 		{"li", []string{"link "}, ""},
 		{"be", []string{"begin "}, ""},

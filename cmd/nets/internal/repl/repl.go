@@ -8,6 +8,16 @@
 // with completion and persistent history) or by any io.Reader (NewReader:
 // tests, piped input). Completion (REPL.Complete) and the history filter
 // (Secret) are plain functions over the session's state and the kernel.
+//
+// # Transactions
+//
+// The REPL, not eval, owns the transactions: each input runs in an
+// eval/txn Tx the REPL begins (journal, lock) and commits or rolls back,
+// and between `begin` and `commit` one Tx spans many inputs, so that a
+// rollback, a failing statement, SIGTERM or `nets recover` after a crash
+// undoes them all. eval.Session.Run, which begins a transaction of its
+// own, runs over a kernel whose writes are made by the REPL's Tx (see
+// shadowKernel in kernel.go).
 package repl
 
 import (
@@ -103,6 +113,9 @@ type REPL struct {
 	// declared are the table names this session declared (`table N
 	// name X`), for completion.
 	declared map[string]uint32
+	// funcs are the recipe functions this session defined (`def`), for
+	// completion.
+	funcs map[string]bool
 
 	// display state of the change being printed: the namespace the
 	// running input started in.
@@ -114,7 +127,7 @@ func New(cfg Config) (*REPL, error) {
 	if cfg.Kernel == nil {
 		return nil, errors.New("repl: Config.Kernel is nil")
 	}
-	r := &REPL{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, sources: map[string][]byte{}, declared: map[string]uint32{}}
+	r := &REPL{cfg: cfg, stdout: cfg.Stdout, stderr: cfg.Stderr, sources: map[string][]byte{}, declared: map[string]uint32{}, funcs: map[string]bool{}}
 	if r.stdout == nil {
 		r.stdout = io.Discard
 	}
@@ -242,7 +255,7 @@ func (r *REPL) Run(in LineReader) int {
 				h.AppendHistory(entry)
 			}
 		}
-		if r.Eval(src) == actExit && r.leave(in) {
+		if r.Eval(src) && r.leave(in) {
 			return r.status(in)
 		}
 	}
@@ -294,38 +307,32 @@ func isYes(s string) bool {
 	return s == "y" || s == "yes"
 }
 
-// action is what Eval asks the loop to do next.
-type action int
-
-const (
-	actNext action = iota // read the next statement
-	actExit               // leave (exit, quit)
-)
-
 // Eval evaluates one complete input: a REPL command (begin, commit,
 // rollback, plan, help, exit) or statements of the language, applied as
-// one transaction (or as part of the open `begin` transaction).
-func (r *REPL) Eval(src string) action {
+// one transaction (or as part of the open `begin` transaction). It
+// returns true when the input asks to leave (exit, quit); leaving is the
+// caller's business (Run asks about an open transaction first).
+func (r *REPL) Eval(src string) (exit bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.eval(src)
 }
 
-func (r *REPL) eval(src string) action {
+func (r *REPL) eval(src string) (exit bool) {
 	r.n++ // every input has a number: repl:N names it in messages
 	word, rest := splitWord(src)
 	switch word {
 	case "exit", "quit":
 		if rest == "" {
-			return actExit
+			return true
 		}
 	case "help":
 		r.help(rest)
-		return actNext
+		return false
 	case "begin", "commit", "rollback":
 		if rest != "" {
 			r.errorf("%s takes no arguments", word)
-			return actNext
+			return false
 		}
 		switch word {
 		case "begin":
@@ -336,24 +343,24 @@ func (r *REPL) eval(src string) action {
 			if r.tx == nil {
 				r.errorf("no transaction is open (`begin` opens one)")
 				r.failed++
-				return actNext
+				return false
 			}
 			r.rollback()
 		}
-		return actNext
+		return false
 	case "plan":
 		if rest == "" {
 			r.planPending()
-			return actNext
+			return false
 		}
 		// Blank out the word so that positions in diagnostics match the
 		// text as typed.
 		i := strings.Index(src, "plan")
 		r.exec(src[:i]+"    "+src[i+4:], src, true)
-		return actNext
+		return false
 	}
 	r.exec(src, src, false)
-	return actNext
+	return false
 }
 
 // splitWord returns the first word of src and the rest, trimmed; word is
@@ -452,6 +459,11 @@ func (r *REPL) exec(src, shown string, plan bool) {
 		}
 	}
 	r.recordTables(f)
+	for _, st := range f.Stmts {
+		if d, ok := st.(*lang.Def); ok && d.Name != nil {
+			r.funcs[d.Name.Name] = true
+		}
+	}
 	if !res.Changed && hasNetStmt(f) {
 		r.note("no changes")
 	}
