@@ -750,3 +750,41 @@ func TestJournalAndHold(t *testing.T) {
 		t.Errorf("journal left after a rollback: %+v %v", info, err)
 	}
 }
+
+// TestIncludeOS: without Options.FS, include reads the OS file system
+// relative to the including file, and readkey/writekey work relative to
+// the directory of the file that calls them.
+func TestIncludeOS(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "lib")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		filepath.Join(dir, "main.nets"): "include \"lib/keys.nets\"\nlink wg0 type wireguard\nwireguard wg0 < private-key $k >\n",
+		filepath.Join(sub, "keys.nets"): "writekey(\"wg0.key\", genkey())\nlet k = readkey(\"wg0.key\")\n",
+	}
+	for p, src := range files {
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	f, err := Load(filepath.Join(dir, "main.nets"), nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), f, o); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(sub, "wg0.key"))
+	if err != nil {
+		t.Fatalf("the key file is not beside keys.nets: %v", err)
+	}
+	d, err := m.WireGuard(kernel.Host, "wg0")
+	if err != nil || d.PrivateKey.Base64() != strings.TrimSpace(string(b)) {
+		t.Errorf("device key does not match the file (%v)", err)
+	}
+}
