@@ -569,6 +569,9 @@ func looksLikeExpr(src string) bool {
 func hasNetStmt(f *lang.File) bool {
 	found := false
 	lang.Inspect(f, func(n lang.Node) bool {
+		if _, ok := n.(*lang.Def); ok {
+			return false // a definition runs nothing
+		}
 		// `table N name X` only names a table: nothing to change.
 		if s, ok := n.(*lang.NetStmt); ok && !(s.Verb == "table" && s.Block == nil) {
 			found = true

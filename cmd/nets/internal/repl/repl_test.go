@@ -352,6 +352,48 @@ nets[host]> ^D
 	}
 }
 
+// Errors point into the input they come from: a line of a block, a
+// function body entered earlier.
+func TestErrorsInBlocksAndFunctions(t *testing.T) {
+	s := newSession(t)
+	s.expect(`
+netns x
+in netns x <
+  link a type bridge
+  link a mtu 99999
+>
+def mk($n) <
+  link $n type bridge
+  link $n master nothere
+>
+mk(b0)
+show links
+`, `
+nets[host]> netns x
++ netns x
+nets[host]> in netns x <
+..........>   link a type bridge
+..........>   link a mtu 99999
+..........> >
+repl:2:3:14: 99999 is out of range (68 to 65535)
+ 3 |   link a mtu 99999
+   |              ^~~~~
+nets[host]> def mk($n) <
+..........>   link $n type bridge
+..........>   link $n master nothere
+..........> >
+nets[host]> mk(b0)
++ link b0 type bridge
+repl:3:3:3: set link b0: no such device
+ 3 |   link $n master nothere
+   |   ^~~~~~~~~~~~~~~~~~~~~~
+# rolled back: 1 change undone
+nets[host]> show links
+link lo
+nets[host]> ^D
+`)
+}
+
 func TestShowAndExpressions(t *testing.T) {
 	s := newSession(t)
 	s.expect(`
