@@ -295,6 +295,19 @@ func (e *Ensurer) retryFixups() {
 	defer func() { e.fixingUp = false }()
 	kept := e.fixups[:0]
 	for _, w := range e.fixups {
+		r := w.Route.Route
+		n, err := e.state(w.NS)
+		if err != nil {
+			kept = append(kept, w)
+			continue
+		}
+		e.cache.mu.Lock()
+		_, reachable := n.lookupNexthop(keyOfRoute(r).table, r.Gateway, r.Dev)
+		e.cache.mu.Unlock()
+		if !reachable { // not yet: do not bother the kernel
+			kept = append(kept, w)
+			continue
+		}
 		if _, err := e.Ensure(w); err != nil {
 			kept = append(kept, w)
 		}
