@@ -79,19 +79,25 @@ func undoGroupStart(e *kernel.Ensurer, recs []record, i int) int {
 	if _, ok := e.Kernel().(kernel.RouteBatcher); !ok {
 		return i
 	}
-	if len(recs[i].inverse) != 1 || batchKey(recs[i].inverse[0]) == "" ||
-		i == 0 || len(recs[i-1].inverse) != 1 || batchKey(recs[i-1].inverse[0]) == "" {
+	groupable := func(r record) bool {
+		if len(r.inverse) != 1 {
+			return false
+		}
+		_, ok := batchKey(r.inverse[0])
+		return ok
+	}
+	if i == 0 || !groupable(recs[i]) || !groupable(recs[i-1]) {
 		return i
 	}
-	seen := map[string]bool{}
+	seen := map[objKey]bool{}
 	lo := i + 1
 	for lo > 0 {
 		r := recs[lo-1]
 		if len(r.inverse) != 1 {
 			break
 		}
-		k := batchKey(r.inverse[0])
-		if k == "" || seen[k] {
+		k, ok := batchKey(r.inverse[0])
+		if !ok || seen[k] {
 			break
 		}
 		seen[k] = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -266,14 +267,14 @@ func (t *Tx) EnsureBatch(ws []kernel.Want) ([]*kernel.Step, error) {
 // groupEnd returns the end of the group starting at ws[i]: wants that can
 // be prepared before any of them is applied.
 func groupEnd(ws []kernel.Want, i int) int {
-	if batchKey(ws[i]) == "" {
+	if _, ok := batchKey(ws[i]); !ok {
 		return i + 1
 	}
-	seen := map[string]bool{}
+	seen := map[objKey]bool{}
 	j := i
 	for ; j < len(ws); j++ {
-		k := batchKey(ws[j])
-		if k == "" || seen[k] {
+		k, ok := batchKey(ws[j])
+		if !ok || seen[k] {
 			break
 		}
 		seen[k] = true
@@ -281,10 +282,23 @@ func groupEnd(ws []kernel.Want, i int) int {
 	return j
 }
 
+// objKey names the object a route or neighbour want is about (see
+// batchKey). It is a comparable struct rather than a formatted string:
+// a 100k-route batch builds 100k of them.
+type objKey struct {
+	neigh bool
+	ns    string
+	table uint32
+	dst   netip.Prefix // route destination, masked
+	tos   uint8
+	link  string     // neighbour's link
+	ip    netip.Addr // neighbour's address, unmapped
+}
+
 // batchKey names the object a route or neighbour want is about,
 // coarsely enough that two wants that could touch the same kernel object
-// share a key; "" for wants that cannot be grouped.
-func batchKey(w kernel.Want) string {
+// share a key; ok is false for wants that cannot be grouped.
+func batchKey(w kernel.Want) (k objKey, ok bool) {
 	ns := w.NS
 	if ns == kernel.HostName {
 		ns = kernel.Host
@@ -293,13 +307,13 @@ func batchKey(w kernel.Want) string {
 	case w.Route != nil:
 		r := w.Route.Route
 		// Without the metric: an absent want with metric 0 matches any.
-		return fmt.Sprintf("r\x00%s\x00%d\x00%s\x00%d", ns, table(r.Table), r.Dst.Masked(), r.TOS)
+		return objKey{ns: ns, table: table(r.Table), dst: r.Dst.Masked(), tos: r.TOS}, true
 	case w.Neigh != nil:
-		return fmt.Sprintf("n\x00%s\x00%s\x00%s", ns, w.Neigh.Link, w.Neigh.IP.Unmap())
+		return objKey{neigh: true, ns: ns, link: w.Neigh.Link, ip: w.Neigh.IP.Unmap()}, true
 	}
 	// Rules are not grouped: the kernel's choice of priority for one
 	// may depend on another. They are few.
-	return ""
+	return objKey{}, false
 }
 
 func table(t uint32) uint32 {
