@@ -163,8 +163,8 @@ type WGPeerWant struct {
 // makes the link's addresses, routes (every table, Dev == the link) and
 // permanent neighbours equal to the recorded ones: missing ones are added,
 // ones not recorded (e.g. routes the kernel added again with an address)
-// are deleted. Ports are put back into the bridge, Uppers (macvlans on
-// top of the link) and the veth Peer are restored the same way.
+// are deleted. Ports are put back into the bridge, Uppers (macvlans and
+// vxlans on top of the link) and the veth Peer are restored the same way.
 type LinkState struct {
 	Link   Link    `json:"link"`
 	Addrs  []Addr  `json:"addrs,omitempty"`
@@ -175,7 +175,7 @@ type LinkState struct {
 	// WireGuard is a wireguard link's configuration.
 	WireGuard *WGDevice `json:"-"`
 	// Uppers are links stacked on this one that the kernel deletes with
-	// it (macvlans whose Dev is this link), in the same namespace.
+	// it (macvlans and vxlans whose Dev is this link), same namespace.
 	Uppers []LinkState `json:"uppers,omitempty"`
 	// Peer is the other end of a veth pair; PeerNS its namespace.
 	Peer   *LinkState `json:"peer,omitempty"`

@@ -484,7 +484,8 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 		if done[l.Name] {
 			continue
 		}
-		if l.Kind == KindMacvlan && l.Macvlan != nil && n.links[l.Macvlan.Dev] != nil {
+		if l.Kind == KindMacvlan && l.Macvlan != nil && n.links[l.Macvlan.Dev] != nil ||
+			l.Kind == KindVXLAN && l.VXLAN != nil && n.links[l.VXLAN.Dev] != nil {
 			continue // restored with its lower device
 		}
 		if l.Kind == KindDevice && l.Name != "lo" {
@@ -577,7 +578,7 @@ func (e *Ensurer) captureLink(ns, name string, withPeer, needMAC bool) (*LinkSta
 		if o.Master == name {
 			st.Ports = append(st.Ports, o.Name)
 		}
-		if o.Kind == KindMacvlan && o.Macvlan != nil && o.Macvlan.Dev == name {
+		if upperOf(o, name) {
 			up, err := e.captureLink(ns, o.Name, false, needMAC)
 			if err != nil {
 				return nil, err

@@ -148,6 +148,7 @@ func TestEnsureRoundTrip(t *testing.T) {
 			{Neigh: &Neigh{Link: "eth0", IP: netip.MustParseAddr("10.1.0.7"), LLAddr: mac("02:00:00:00:00:07")}},
 			{Link: &LinkWant{Name: "mv0", Kind: KindMacvlan, Macvlan: &Macvlan{Dev: "eth0", Mode: "bridge"}, Up: &up}},
 			{Addr: &Addr{Link: "mv0", Prefix: netip.MustParsePrefix("10.2.0.1/24")}},
+			{Link: &LinkWant{Name: "vx0", Kind: KindVXLAN, VXLAN: &VXLAN{ID: 7, Remote: netip.MustParseAddr("10.1.0.3"), Dev: "eth0"}, Up: &up}},
 		}, Want{Absent: true, Link: &LinkWant{Name: "eth0"}}},
 		{"link move", []Want{{Netns: &NetnsWant{Name: other}},
 			{Route: &RouteWant{Route: Route{Dst: netip.MustParsePrefix("10.9.0.0/16"), Gateway: netip.MustParseAddr("10.1.0.9")}, Set: RouteSetGateway}}},

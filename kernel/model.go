@@ -403,16 +403,16 @@ func (m *Model) AddLink(ns string, l Link) error {
 		if nl.VXLAN.DstPort == 0 {
 			nl.VXLAN.DstPort = 8472
 		}
-		mtu := uint32(1500)
+		mtu := uint32(1500) // without a lower device
 		if l.VXLAN.Dev != "" {
 			low := n.links[l.VXLAN.Dev]
 			if low == nil {
 				return kerr(op, ns, syscall.ENODEV, "")
 			}
-			mtu = low.MTU
+			mtu = low.MTU - 50
 		}
 		if nl.MTU == 0 {
-			nl.MTU = mtu - 50
+			nl.MTU = mtu
 		}
 		if nl.Address == nil {
 			nl.Address = m.newMAC()
@@ -711,7 +711,7 @@ func (m *Model) delLink(ns string, n *mns, name string) {
 		if o.Master == name {
 			n.links[o.Name].Master = ""
 		}
-		if o.Kind == KindMacvlan && o.Macvlan != nil && o.Macvlan.Dev == name {
+		if upperOf(o, name) {
 			m.delLink(ns, n, o.Name)
 		}
 	}
@@ -723,6 +723,13 @@ func (m *Model) delLink(ns string, n *mns, name string) {
 			}
 		}
 	}
+}
+
+// upperOf reports whether link l sits on link lower and goes with it
+// (a macvlan, or a vxlan with that dev).
+func upperOf(l Link, lower string) bool {
+	return l.Kind == KindMacvlan && l.Macvlan != nil && l.Macvlan.Dev == lower ||
+		l.Kind == KindVXLAN && l.VXLAN != nil && l.VXLAN.Dev == lower
 }
 
 // ---- addresses ----

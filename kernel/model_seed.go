@@ -219,9 +219,12 @@ func DumpState(k Kernel, ns string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Rules keep the kernel's order within a family (it is meaningful
+	// among rules of one priority).
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Family < rules[j].Family })
 	var ruleLines []string
-	for i, r := range rules {
-		ruleLines = append(ruleLines, fmt.Sprintf("4 %d/%05d %s", r.Family, i, FormatRule(r, nil)))
+	for _, r := range rules {
+		ruleLines = append(ruleLines, "4 "+FormatRule(r, nil))
 	}
 	neighs, err := k.Neighs(ns)
 	if err != nil {
@@ -245,7 +248,6 @@ func DumpState(k Kernel, ns string) (string, error) {
 		lines = append(lines, "6 "+dumpWG(d))
 	}
 	sort.Strings(lines)
-	sort.Strings(ruleLines)
 	out := append(lines[:len(lines):len(lines)], ruleLines...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	for i := range out {
