@@ -161,7 +161,8 @@ func (m *Model) Dump(ns string) string {
 // DumpState renders the full state of namespace ns of any Kernel as
 // sorted recipe-syntax lines, normalized so that two kernels (or one
 // kernel before and after a change and its undo) can be compared as
-// text: every link with all its attributes (hardware address included,
+// text (rules prefixed "FAMILY/POSITION" and kept in the kernel's
+// order): every link with all its attributes (hardware address included,
 // except a bridge's, which the kernel derives from its ports; index
 // excluded), addresses, routes of every table, rules in order,
 // permanent and noarp neighbours (not the kernel's multicast ones), and WireGuard configurations (keys as
@@ -219,13 +220,14 @@ func DumpState(k Kernel, ns string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Rules keep the kernel's order within a family (it is meaningful
-	// among rules of one priority).
-	sort.SliceStable(rules, func(i, j int) bool { return rules[i].Family < rules[j].Family })
+	// Rules keep the kernel's order (meaningful among rules of one
+	// priority), each line prefixed with its family and position in the
+	// listing: "4/00001 rule lookup main priority 32766".
 	var ruleLines []string
-	for _, r := range rules {
-		ruleLines = append(ruleLines, "4 "+FormatRule(r, nil))
+	for i, r := range rules {
+		ruleLines = append(ruleLines, fmt.Sprintf("4 %d/%05d %s", r.Family, i, FormatRule(r, nil)))
 	}
+	sort.Strings(ruleLines)
 	neighs, err := k.Neighs(ns)
 	if err != nil {
 		return "", err
