@@ -69,6 +69,9 @@ func batchBarrier(s lang.Stmt) bool {
 
 // queue adds w (for statement n) to the batch, flushing when it is full.
 func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
+	if e.batch.ws == nil {
+		e.batch = pending{ws: make([]kernel.Want, 0, 256), nodes: make([]lang.Node, 0, 256)}
+	}
 	e.batch.ws = append(e.batch.ws, w)
 	e.batch.nodes = append(e.batch.nodes, n)
 	if len(e.batch.ws) >= batchMax {
@@ -85,7 +88,13 @@ func (e *evaluator) flush() error {
 		return nil
 	}
 	b := e.batch
-	e.batch = pending{ws: b.ws[:0:0], nodes: b.nodes[:0:0]}
+	// The arrays are reused by the next batch: EnsureBatch keeps no
+	// reference to them (steps hold copies of the wants).
+	defer func() {
+		clear(b.nodes)
+		e.batch = pending{ws: b.ws[:0], nodes: b.nodes[:0]}
+	}()
+	e.batch = pending{}
 	steps, err := e.tx.EnsureBatch(b.ws)
 	for _, s := range steps {
 		for _, c := range s.Changes {

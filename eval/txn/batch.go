@@ -89,7 +89,7 @@ func undoGroupStart(e *kernel.Ensurer, recs []record, i int) int {
 	if i == 0 || !groupable(recs[i]) || !groupable(recs[i-1]) {
 		return i
 	}
-	seen := map[objKey]bool{}
+	seen := make(map[objKey]struct{}, min(i+1, 1<<13))
 	lo := i + 1
 	for lo > 0 {
 		r := recs[lo-1]
@@ -97,10 +97,13 @@ func undoGroupStart(e *kernel.Ensurer, recs []record, i int) int {
 			break
 		}
 		k, ok := batchKey(r.inverse[0])
-		if !ok || seen[k] {
+		if !ok {
 			break
 		}
-		seen[k] = true
+		if _, dup := seen[k]; dup {
+			break
+		}
+		seen[k] = struct{}{}
 		lo--
 	}
 	return min(lo, i)

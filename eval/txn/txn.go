@@ -270,29 +270,31 @@ func groupEnd(ws []kernel.Want, i int) int {
 	if _, ok := batchKey(ws[i]); !ok {
 		return i + 1
 	}
-	seen := map[objKey]bool{}
+	seen := make(map[objKey]struct{}, min(len(ws)-i, 1<<13))
 	j := i
 	for ; j < len(ws); j++ {
 		k, ok := batchKey(ws[j])
-		if !ok || seen[k] {
+		if !ok {
 			break
 		}
-		seen[k] = true
+		if _, dup := seen[k]; dup {
+			break
+		}
+		seen[k] = struct{}{}
 	}
 	return j
 }
 
 // objKey names the object a route or neighbour want is about (see
-// batchKey). It is a comparable struct rather than a formatted string:
-// a 100k-route batch builds 100k of them.
+// batchKey). It is a small comparable struct rather than a formatted
+// string: a 100k-route batch builds 100k of them.
 type objKey struct {
-	neigh bool
 	ns    string
-	table uint32
-	dst   netip.Prefix // route destination, masked
-	tos   uint8
-	link  string     // neighbour's link
-	ip    netip.Addr // neighbour's address, unmapped
+	link  string     // neighbour: its link
+	addr  netip.Addr // route: destination (masked); neighbour: address (unmapped)
+	table uint32     // route
+	bits  int16      // route: prefix length; -1 for a neighbour
+	tos   uint8      // route
 }
 
 // batchKey names the object a route or neighbour want is about,
@@ -307,9 +309,10 @@ func batchKey(w kernel.Want) (k objKey, ok bool) {
 	case w.Route != nil:
 		r := w.Route.Route
 		// Without the metric: an absent want with metric 0 matches any.
-		return objKey{ns: ns, table: table(r.Table), dst: r.Dst.Masked(), tos: r.TOS}, true
+		dst := r.Dst.Masked()
+		return objKey{ns: ns, addr: dst.Addr(), bits: int16(dst.Bits()), table: table(r.Table), tos: r.TOS}, true
 	case w.Neigh != nil:
-		return objKey{neigh: true, ns: ns, link: w.Neigh.Link, ip: w.Neigh.IP.Unmap()}, true
+		return objKey{ns: ns, link: w.Neigh.Link, addr: w.Neigh.IP.Unmap(), bits: -1}, true
 	}
 	// Rules are not grouped: the kernel's choice of priority for one
 	// may depend on another. They are few.
