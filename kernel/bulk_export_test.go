@@ -18,3 +18,13 @@ func (n *Netlink) BulkChunk(ns string) (int, error) {
 	c.close()
 	return chunk, nil
 }
+
+// SetBulkNoForce makes batch sockets ask for a receive buffer of size
+// with SO_RCVBUF only (as where SO_RCVBUFFORCE is not permitted) and
+// returns a function restoring the
+// previous setting.
+func SetBulkNoForce(size int) (restore func()) {
+	old, oldSize := bulkForceRcvBuf, bulkRcvBuf
+	bulkForceRcvBuf, bulkRcvBuf = false, size
+	return func() { bulkForceRcvBuf, bulkRcvBuf = old, oldSize }
+}

@@ -184,6 +184,35 @@ func TestRouteBatchAckEach(t *testing.T) {
 	}
 }
 
+// TestRouteBatchSmallBuffer: where SO_RCVBUFFORCE is refused the batch
+// socket gets what SO_RCVBUF allows (at most net.core.rmem_max), and
+// chunks shrink to fit it: with a 64 KB buffer and an ack on every
+// request (the most replies a chunk can cause) a big batch never
+// overflows the buffer, and failures are still found.
+func TestRouteBatchSmallBuffer(t *testing.T) {
+	defer kernel.SetBulkNoForce(64 << 10)()
+	defer kernel.SetBulkAckEach(true)()
+	k, _ := ktest.New(t)
+	chunk, err := k.BulkChunk(kernel.Host)
+	must(t, err)
+	if chunk >= 1000 || chunk < 16 {
+		t.Fatalf("chunk size %d with a 64 KB buffer", chunk)
+	}
+	t.Logf("chunk size %d", chunk)
+	ops := bulkRoutes(20000, 100)
+	if n, err := k.RouteBatch(kernel.Host, ops); n != len(ops) || err != nil {
+		t.Fatalf("RouteBatch = %d, %v", n, err)
+	}
+	if n, err := k.RouteBatch(kernel.Host, ops); n != 0 || !errors.Is(err, kernel.ErrExist) {
+		t.Fatalf("RouteBatch of existing routes = %d, %v", n, err)
+	}
+	defer kernel.SetBulkAckEach(false)()
+	more := bulkRoutes(20100, 100)[100:] // the first 19,900 exist
+	if n, err := k.RouteBatch(kernel.Host, more); n != 0 || !errors.Is(err, kernel.ErrExist) {
+		t.Fatalf("RouteBatch (ack on the last only, all but 100 fail) = %d, %v", n, err)
+	}
+}
+
 // TestRouteBatchAllFail: a chunk in which every request fails (ack on
 // the last only) does not overflow the receive buffer.
 func TestRouteBatchAllFail(t *testing.T) {

@@ -47,8 +47,9 @@ const bulkChunkBytes = 128 << 10
 // bulkRcvBuf is the receive buffer asked for a batch socket. Every reply
 // (an ack or an error, each echoing its request) takes about 1–2 KB of
 // receive buffer until read; 32 MB holds the replies of any chunk even
-// when every request fails or acks are asked for every request.
-const bulkRcvBuf = 32 << 20
+// when every request fails or acks are asked for every request. (A
+// variable for tests.)
+var bulkRcvBuf = 32 << 20
 
 // bulkReplyCost is the receive-buffer space one reply is assumed to take
 // when sizing chunks for a socket whose buffer could not be enlarged.
@@ -60,6 +61,10 @@ const bulkTimeout = 60 * time.Second
 // bulkAckEach makes every request of a batch ask for an ack (benchmarks
 // compare it with an ack on the last request only).
 var bulkAckEach = false
+
+// bulkForceRcvBuf: try SO_RCVBUFFORCE before SO_RCVBUF (tests turn it
+// off to exercise the fallback's smaller buffer and chunks).
+var bulkForceRcvBuf = true
 
 var _ RouteBatcher = (*Netlink)(nil)
 
@@ -169,8 +174,9 @@ func sendChunk(c *netlink.Conn, ns string, ops []RouteOp, msgs []netlink.Message
 			if !bulkAckEach {
 				answered = 0 // successes are silent: nothing is known
 			}
-			return answered, nlWrap(routeOpText(ops[answered]), ns,
-				fmt.Errorf("reading the replies to %d pipelined requests: %w", len(msgs), err))
+			return answered, &Error{Op: routeOpText(ops[answered]), NS: ns, Err: err, Kind: errnoKind(err),
+				Message: fmt.Sprintf("reading the replies to %d pipelined requests failed: the outcome of this request and the %d after it is unknown",
+					len(msgs), len(msgs)-answered-1)}
 		}
 		done := false
 		for _, m := range replies {
@@ -314,7 +320,7 @@ func (n *Netlink) bulkConn(ns string) (*nsConn, int, error) {
 // counts bookkeeping overhead too).
 func growRcvBuf(c *netlink.Conn, size int) int {
 	forced := false
-	if rc, err := c.SyscallConn(); err == nil {
+	if rc, err := c.SyscallConn(); err == nil && bulkForceRcvBuf {
 		_ = rc.Control(func(fd uintptr) {
 			forced = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) == nil
 		})
