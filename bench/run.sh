@@ -51,10 +51,12 @@ measure=$work/measure
 count() { ip route show table 100 | wc -l; }
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
 
-# run NAME CMD...: time CMD into $work/res.NAME (appending "wall user sys rss exit").
+# run [-pipe] NAME CMD...: time CMD into $work/res.NAME (appending "wall user sys rss exit last_stdout").
 run() {
+	local pipe=
+	if [ "$1" = -pipe ]; then pipe=-pipe; shift; fi
 	local name=$1; shift
-	"$measure" -stdout "$work/out" -stderr "$work/err" -- "$@" >>"$work/res.$name"
+	"$measure" $pipe -stdout "$work/out" -stderr "$work/err" -- "$@" >>"$work/res.$name"
 }
 lastexit() { tail -1 "$work/res.$1" | awk '{print $5}'; }
 
@@ -91,7 +93,7 @@ for n in "$@"; do
 		ip -batch "$work/ipdel.batch"
 		[ "$(count)" = 0 ] || die "cleanup failed"
 
-		run netsfail "$nets" run "$work/fail.nets"
+		run -pipe netsfail "$nets" run "$work/fail.nets"
 		[ "$(lastexit netsfail)" = 1 ] || die "the failing recipe exited $(lastexit netsfail): $(cat "$work/err")"
 		grep -q "rolled back: $n changes undone" "$work/err" || die "the failing run did not roll back $n changes: $(tail -3 "$work/err")"
 		[ "$(count)" = 0 ] || die "rollback left $(count) routes"
