@@ -1,6 +1,6 @@
 // Package builtins holds the functions a nets recipe can call:
-// genkey, genpsk, pubkey, readkey, writekey, env, range, len, host,
-// subnet, string, int, has_link and has_netns.
+// genkey, genpsk, pubkey, readkey, writekey, loadkey, env, range, len,
+// host, subnet, string, int, has_link and has_netns.
 //
 // The set is an explicit table (Table, Lookup), not init() registration:
 // what a recipe can call is exactly what this file lists. Each Builtin
@@ -9,7 +9,9 @@
 //
 // Builtins reach the outside world only through an Env, which the
 // evaluator implements: environment variables, the live namespace's
-// links and namespaces, and the recipe's directory for key files.
+// links and namespaces, the recipe's directory for key files, and the
+// key files themselves (so that the evaluator can make writing them part
+// of the run's transaction, see KeyWrites).
 // StaticEnv is a fixed Env for tests and embedders.
 //
 // Argument unpacking follows starlark-go's UnpackArgs: a builtin names
@@ -23,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/nets-lang/nets/eval/value"
+	"github.com/nets-lang/nets/kernel"
 )
 
 // Env is what builtins need from outside the language. The evaluator
@@ -37,10 +40,21 @@ type Env interface {
 	// HasNetns reports whether a named network namespace exists
 	// (has_netns(NAME)).
 	HasNetns(name string) (bool, error)
-	// BaseDir is the directory relative paths given to readkey and
-	// writekey are resolved against: the directory of the recipe file
-	// that makes the call.
+	// BaseDir is the directory relative paths given to readkey,
+	// writekey and loadkey are resolved against: the directory of the
+	// recipe file that makes the call.
 	BaseDir() string
+	// ReadKey returns the key in the key file at path (already resolved
+	// against BaseDir), for readkey and loadkey: normally ReadKeyFile,
+	// but an Env that defers writes (see KeyWrites) returns the key a
+	// write of this run left pending for path. A missing file is an
+	// error that errors.Is(err, fs.ErrNotExist) recognises.
+	ReadKey(path string) (kernel.Key, error)
+	// WriteKey makes the key file at path (already resolved) hold k, for
+	// writekey and loadkey. The evaluator defers the write to the commit
+	// of the run (KeyWrites), or in plans does not write at all; an Env
+	// without transactions (StaticEnv) calls WriteKeyFile at once.
+	WriteKey(path string, k kernel.Key) error
 }
 
 // Builtin is one recipe function.
@@ -116,7 +130,7 @@ func plural(n int) string {
 var table = func() map[string]*Builtin {
 	m := make(map[string]*Builtin)
 	for _, b := range []*Builtin{
-		genkeyBuiltin, genpskBuiltin, pubkeyBuiltin, readkeyBuiltin, writekeyBuiltin,
+		genkeyBuiltin, genpskBuiltin, pubkeyBuiltin, readkeyBuiltin, writekeyBuiltin, loadkeyBuiltin,
 		envBuiltin, rangeBuiltin, lenBuiltin, hostBuiltin, subnetBuiltin,
 		stringBuiltin, intBuiltin, hasLinkBuiltin, hasNetnsBuiltin,
 	} {

@@ -66,7 +66,7 @@ func reprArgs(args []value.Value) string {
 }
 
 func TestTable(t *testing.T) {
-	want := []string{"env", "genkey", "genpsk", "has_link", "has_netns", "host", "int", "len", "pubkey", "range", "readkey", "string", "subnet", "writekey"}
+	want := []string{"env", "genkey", "genpsk", "has_link", "has_netns", "host", "int", "len", "loadkey", "pubkey", "range", "readkey", "string", "subnet", "writekey"}
 	if got := Names(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -117,7 +117,7 @@ func TestArity(t *testing.T) {
 		{name: "subnet", args: []value.Value{w("10.0.0.0/8")}, err: "subnet: takes 3 arguments (subnet(PREFIX, NEWBITS, NUM)), got 1"},
 		{name: "range", args: []value.Value{i(1), i(2), i(3), i(4)}, err: "range: takes at most 3 arguments (range([A, ]B[, STEP])), got 4"},
 		{name: "len", args: []value.Value{nil}, err: "len: argument 1 has no value"},
-		{name: "nope", err: "unknown function nope (builtins: env, genkey, genpsk, has_link, has_netns, host, int, len, pubkey, range, readkey, string, subnet, writekey)"},
+		{name: "nope", err: "unknown function nope (builtins: env, genkey, genpsk, has_link, has_netns, host, int, len, loadkey, pubkey, range, readkey, string, subnet, writekey)"},
 	})
 }
 

@@ -1,5 +1,7 @@
 package builtins
 
+import "github.com/nets-lang/nets/kernel"
+
 // StaticEnv is an Env with fixed answers, for tests and for embedders that
 // evaluate without a kernel. The zero value has no variables, links or
 // namespaces and resolves paths against the working directory.
@@ -43,3 +45,10 @@ func (e *StaticEnv) has(names []string, name string) (bool, error) {
 	}
 	return false, nil
 }
+
+// ReadKey implements Env: ReadKeyFile.
+func (e *StaticEnv) ReadKey(path string) (kernel.Key, error) { return ReadKeyFile(path) }
+
+// WriteKey implements Env: WriteKeyFile, at once (a StaticEnv has no
+// transaction to wait for).
+func (e *StaticEnv) WriteKey(path string, k kernel.Key) error { return WriteKeyFile(path, k) }

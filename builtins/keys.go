@@ -77,7 +77,9 @@ var readkeyBuiltin = &Builtin{
 	Doc: `Reads a WireGuard key from the file PATH: base64 with optional
 surrounding white space, as wg genkey > private.key writes it. A relative
 PATH is relative to the directory of the recipe. The file's content is
-never shown, not even in errors.
+never shown, not even in errors. A key that writekey or loadkey wrote
+to PATH earlier in the same run is read back even though the file is
+only written when the run commits.
 Example: private-key readkey("private.key")`,
 	Fn: func(env Env, args []value.Value) (value.Value, error) {
 		var path string
@@ -88,7 +90,7 @@ Example: private-key readkey("private.key")`,
 		if err != nil {
 			return nil, fmt.Errorf("readkey: %v", err)
 		}
-		k, err := readKeyFile(full)
+		k, err := env.ReadKey(full)
 		if err != nil {
 			return nil, fmt.Errorf("readkey: %v", err)
 		}
@@ -106,10 +108,11 @@ func resolvePath(env Env, path string) (string, error) {
 	return filepath.Join(env.BaseDir(), path), nil
 }
 
-// readKeyFile reads and parses a key file. It opens with O_NONBLOCK so a
-// FIFO in the key's place cannot hang the run, and refuses anything but a
-// regular file.
-func readKeyFile(path string) (kernel.Key, error) {
+// ReadKeyFile reads and parses the key file at path, as readkey does on
+// the OS file system (Env.ReadKey implementations call it). It opens
+// with O_NONBLOCK so a FIFO in the key's place cannot hang the run, and
+// refuses anything but a regular file. Errors never show the content.
+func ReadKeyFile(path string) (kernel.Key, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return kernel.Key{}, err
@@ -143,13 +146,17 @@ var writekeyBuiltin = &Builtin{
 	Params: "PATH, K",
 	Min:    2, Max: 2,
 	Doc: `Writes the key K to the file PATH in wg's format (base64 and a
-newline) with mode 0600, and returns K, so a key can be made and kept in
-one step: private-key writekey("wg0.key", genkey()).
+newline) with mode 0600, and returns K: private-key writekey("wg0.key",
+genkey()). It replaces the key every run; loadkey(PATH) keeps one.
 A relative PATH is relative to the directory of the recipe. The file is
-written to a temporary file and renamed into place, so it is never seen
-half-written or with wider permissions. writekey refuses to write through
-a symbolic link and to replace a file that belongs to another user; it
-replaces the caller's own file (still 0600).`,
+part of the run's transaction: it is written only when the run
+succeeds (a failed, rolled-back run leaves it as it was), never by
+nets plan, nets run --model or nets try (they print a note instead), and
+readkey sees the new key at once. It is written to a temporary file
+and renamed into place, so it is never seen half-written or with wider
+permissions. writekey refuses to write through a symbolic link and to
+replace a file that belongs to another user; it replaces the caller's
+own file (still 0600).`,
 	Fn: func(env Env, args []value.Value) (value.Value, error) {
 		var path string
 		var k kernel.Key
@@ -160,24 +167,72 @@ replaces the caller's own file (still 0600).`,
 		if err != nil {
 			return nil, fmt.Errorf("writekey: %v", err)
 		}
-		if err := writeKeyFile(full, k); err != nil {
+		if err := env.WriteKey(full, k); err != nil {
 			return nil, fmt.Errorf("writekey: %v", err)
 		}
 		return value.Key{Key: k}, nil
 	},
 }
 
-// writeKeyFile writes k to path with mode 0600.
+// loadkey(PATH) reads PATH, or generates a key and writes it there: the
+// "generate once" idiom that keeps a recipe idempotent.
+var loadkeyBuiltin = &Builtin{
+	Name:   "loadkey",
+	Params: "PATH",
+	Min:    1, Max: 1,
+	Doc: `Returns the WireGuard private key in the file PATH, generating one
+the first time: when PATH does not exist, it makes a new key (as genkey)
+and writes it there exactly as writekey does (0600, only when the run
+succeeds, not in plans). Every later run reads the same key, so a recipe
+using it changes nothing the second time. PATH existing but not holding
+a key is an error, as for readkey.
+Example: private-key loadkey("wg0.key")`,
+	Fn: func(env Env, args []value.Value) (value.Value, error) {
+		var path string
+		if err := UnpackArgs("loadkey", args, "PATH", &path); err != nil {
+			return nil, err
+		}
+		full, err := resolvePath(env, path)
+		if err != nil {
+			return nil, fmt.Errorf("loadkey: %v", err)
+		}
+		k, err := env.ReadKey(full)
+		if err == nil {
+			return value.Key{Key: k}, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("loadkey: %v", err)
+		}
+		g, err := wgtypes.GeneratePrivateKey()
+		if err != nil {
+			return nil, fmt.Errorf("loadkey: %v", err)
+		}
+		k = kernel.Key(g)
+		if err := env.WriteKey(full, k); err != nil {
+			return nil, fmt.Errorf("loadkey: %v", err)
+		}
+		return value.Key{Key: k}, nil
+	},
+}
+
+// WriteKeyFile writes k to the file at path at once, as writekey's
+// Env.WriteKey implementations do when the key is to be written (see
+// KeyWrites for writing at commit).
+func WriteKeyFile(path string, k kernel.Key) error {
+	return writeFileAtomic(path, []byte(k.Base64()+"\n"), 0o600, true)
+}
+
+// writeFileAtomic writes data to path with mode perm.
 //
 // It writes a temporary file beside path (os.CreateTemp: O_CREAT|O_EXCL,
 // mode 0600, so it never opens an existing file or follows a link) and
 // renames it over path. rename(2) replaces a symbolic link rather than
 // following it, but writekey refuses a link at path outright because the
-// operator most likely meant its target; and it refuses to replace a file
-// another user owns. Both checks run before writing and again just before
-// the rename.
-func writeKeyFile(path string, k kernel.Key) (err error) {
-	if err := checkKeyTarget(path); err != nil {
+// operator most likely meant its target; and (owner) it refuses to
+// replace a file another user owns. Both checks run before writing and
+// again just before the rename.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode, owner bool) (err error) {
+	if err := CheckKeyTarget(path, owner); err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
@@ -192,11 +247,11 @@ func writeKeyFile(path string, k kernel.Key) (err error) {
 		}
 	}()
 	// CreateTemp asks for 0600, but the umask could only narrow it; make
-	// it exactly 0600.
-	if err := tmp.Chmod(0o600); err != nil {
+	// it exactly perm.
+	if err := tmp.Chmod(perm); err != nil {
 		return err
 	}
-	if _, err := tmp.WriteString(k.Base64() + "\n"); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -205,7 +260,7 @@ func writeKeyFile(path string, k kernel.Key) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
-	if err := checkKeyTarget(path); err != nil {
+	if err := CheckKeyTarget(path, owner); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
@@ -219,11 +274,18 @@ func writeKeyFile(path string, k kernel.Key) (err error) {
 	return nil
 }
 
-// checkKeyTarget allows writing path when nothing is there or when it is
-// a regular file of the effective user.
-func checkKeyTarget(path string) error {
+// CheckKeyTarget reports whether writekey may write path: nothing is
+// there, or a regular file (with owner set: a regular file of the
+// effective user). A symbolic link is refused. Env.WriteKey
+// implementations that queue a write call it at once, so that the error
+// comes from the statement that asked for the write.
+func CheckKeyTarget(path string, owner bool) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		// The directory must exist for the write to succeed later.
+		if _, derr := os.Stat(filepath.Dir(path)); derr != nil {
+			return derr
+		}
 		return nil
 	}
 	if err != nil {
@@ -235,10 +297,49 @@ func checkKeyTarget(path string) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s exists and is not a regular file", path)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && owner {
 		if euid := os.Geteuid(); st.Uid != uint32(euid) {
-			return fmt.Errorf("%s belongs to uid %d, not to uid %d that nets runs as; refusing to overwrite another user's file", path, st.Uid, euid)
+			return fmt.Errorf("%s belongs to %s, not to %s that nets runs as; refusing to overwrite another user's file", path, describeUID(st.Uid), describeUID(uint32(euid)))
 		}
 	}
 	return nil
+}
+
+// describeUID names a uid for an ownership message. Inside a user
+// namespace (nets try without root maps the caller to uid 0) the uids
+// a process sees are not the ones the operator knows: a file of a user
+// the namespace does not map shows as the overflow uid (65534), and the
+// caller appears as 0. The message then says what the uid is outside.
+func describeUID(uid uint32) string {
+	maps, ok := userNSMap()
+	if !ok {
+		return fmt.Sprintf("uid %d", uid)
+	}
+	for _, m := range maps {
+		if uid >= m[0] && uid-m[0] < m[2] {
+			return fmt.Sprintf("uid %d in this user namespace (uid %d outside it)", uid, m[1]+uid-m[0])
+		}
+	}
+	return fmt.Sprintf("a user this user namespace does not map (shown here as uid %d)", uid)
+}
+
+// userNSMap returns the lines of /proc/self/uid_map (inside, outside,
+// count) when the process runs in a user namespace other than the
+// initial one, whose map is the identity over every uid.
+func userNSMap() ([][3]uint32, bool) {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return nil, false
+	}
+	var maps [][3]uint32
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m [3]uint32
+		if n, _ := fmt.Sscan(line, &m[0], &m[1], &m[2]); n == 3 {
+			maps = append(maps, m)
+		}
+	}
+	if len(maps) == 1 && maps[0] == [3]uint32{0, 0, 4294967295} {
+		return nil, false
+	}
+	return maps, len(maps) > 0
 }

@@ -2,6 +2,8 @@ package builtins
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,7 +295,7 @@ func TestWritekey(t *testing.T) {
 		t.Errorf("directory: %v", err)
 	}
 	// Missing directory.
-	if _, err := Call(env, "writekey", []value.Value{s("nodir/x.key"), kv}); err == nil || !strings.HasPrefix(err.Error(), "writekey: open "+dir+"/nodir/") {
+	if _, err := Call(env, "writekey", []value.Value{s("nodir/x.key"), kv}); err == nil || err.Error() != "writekey: stat "+dir+"/nodir: no such file or directory" {
 		t.Errorf("missing dir: %v", err)
 	}
 	// Argument errors.
@@ -333,5 +335,133 @@ func TestWritekeyOtherOwner(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(other); string(data) != "theirs\n" {
 		t.Errorf("another user's file changed")
+	}
+}
+
+// loadkey generates a key once and reads it afterwards.
+func TestLoadkey(t *testing.T) {
+	dir := t.TempDir()
+	env := &StaticEnv{Dir: dir}
+	first, err := Call(env, "loadkey", []value.Value{s("wg0.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "wg0.key"))
+	if err != nil || fi.Mode() != 0o600 {
+		t.Fatalf("loadkey did not write the key 0600: %v %v", fi, err)
+	}
+	again, err := Call(env, "loadkey", []value.Value{s("wg0.key")})
+	if err != nil || !value.Equal(first, again) {
+		t.Errorf("second loadkey returned another key (%v)", err)
+	}
+	read, err := Call(env, "readkey", []value.Value{s("wg0.key")})
+	if err != nil || !value.Equal(first, read) {
+		t.Errorf("readkey differs from loadkey (%v)", err)
+	}
+	// An existing file that holds no key is an error, and is kept.
+	if err := os.WriteFile(filepath.Join(dir, "bad.key"), []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCalls(t, env, []callTest{
+		{name: "loadkey", args: []value.Value{s("bad.key")}, err: "loadkey: " + dir + "/bad.key does not hold a WireGuard key (want 44 characters of base64, as wg genkey writes)"},
+		{name: "loadkey", args: []value.Value{s("nodir/x.key")}, err: "loadkey: stat " + dir + "/nodir: no such file or directory"},
+		{name: "loadkey", args: []value.Value{s("")}, err: "loadkey: the path is empty"},
+		{name: "loadkey", args: []value.Value{i(1)}, err: "loadkey: argument 1 must be string, not int"},
+	})
+	if data, _ := os.ReadFile(filepath.Join(dir, "bad.key")); string(data) != "not a key\n" {
+		t.Errorf("loadkey replaced a file that holds no key")
+	}
+}
+
+// KeyWrites writes at Flush, and a failing write puts back the files
+// written before it.
+func TestKeyWrites(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "a.key"), filepath.Join(dir, "b.key"), filepath.Join(dir, "sub", "c.key")
+	if err := os.WriteFile(a, []byte("old a\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(a, 0o640)
+	priv := testPriv()
+	var q KeyWrites
+	q.Add(a, priv)
+	q.Add(b, priv)
+	q.Add(dir+"/./b.key", priv) // the same file
+	if q.Len() != 2 || strings.Join(q.Paths(), " ") != a+" "+b {
+		t.Fatalf("paths %v", q.Paths())
+	}
+	if k, ok := q.Get(b); !ok || k != priv {
+		t.Errorf("Get(b) = %v", ok)
+	}
+	if _, err := os.Stat(b); err == nil {
+		t.Fatalf("Add wrote the file")
+	}
+	// c's directory does not exist: the flush fails there and restores
+	// a (old content and mode) and removes b.
+	q.Add(c, priv)
+	err := q.Flush()
+	var kwe *KeyWriteError
+	if !errors.As(err, &kwe) || kwe.Path != c || len(kwe.Restore) != 0 {
+		t.Fatalf("Flush error %v, want a *KeyWriteError for %s", err, c)
+	}
+	if data, _ := os.ReadFile(a); string(data) != "old a\n" {
+		t.Errorf("a not restored: %q", data)
+	}
+	if fi, _ := os.Stat(a); fi == nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("a's mode not restored: %v", fi)
+	}
+	if _, err := os.Stat(b); err == nil {
+		t.Errorf("b not removed")
+	}
+	if q.Len() != 0 {
+		t.Errorf("queue not emptied after Flush")
+	}
+	// A successful flush writes every file.
+	q.Add(a, priv)
+	q.Add(b, priv)
+	if err := q.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{a, b} {
+		if k, err := ReadKeyFile(p); err != nil || k != priv {
+			t.Errorf("%s: %v", p, err)
+		}
+		if fi, _ := os.Stat(p); fi == nil || fi.Mode() != 0o600 {
+			t.Errorf("%s: mode %v", p, fi)
+		}
+	}
+}
+
+// Inside a user namespace the ownership message says so.
+func TestDescribeUID(t *testing.T) {
+	if _, ok := userNSMap(); ok {
+		t.Skip("running inside a user namespace")
+	}
+	if got := describeUID(65534); got != "uid 65534" {
+		t.Errorf("describeUID = %q", got)
+	}
+}
+
+// In a user namespace that maps only the caller (as nets try without
+// root makes), uids are described with their outside meaning.
+func TestDescribeUIDUserNS(t *testing.T) {
+	if os.Getenv("NETS_TEST_USERNS") == "1" {
+		fmt.Println(describeUID(0))
+		fmt.Println(describeUID(65534))
+		os.Exit(0)
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("no unshare(1)")
+	}
+	cmd := exec.Command(unshare, "--user", "--map-user=0", "--map-group=0", os.Args[0], "-test.run=^TestDescribeUIDUserNS$")
+	cmd.Env = append(os.Environ(), "NETS_TEST_USERNS=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot make a user namespace here: %v", err)
+	}
+	want := fmt.Sprintf("uid 0 in this user namespace (uid %d outside it)\na user this user namespace does not map (shown here as uid 65534)\n", os.Geteuid())
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nets-lang/nets/builtins"
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
 )
 
 // env is the builtins.Env of a run: environment variables from
@@ -16,6 +17,7 @@ import (
 type env struct {
 	e    *evaluator
 	file string
+	call *lang.Call // the call being made, for errors about its key file
 }
 
 var _ builtins.Env = (*env)(nil)

@@ -77,6 +77,16 @@ type Options struct {
 	// MaxDepth bounds nested recipe function calls and includes; 0 means
 	// 100.
 	MaxDepth int
+	// KeyFiles says whether the key files writekey and loadkey ask for
+	// are written. The default (KeyFilesAuto) writes them when a Run on
+	// a real kernel succeeds, just before its commit (a failed run
+	// leaves every key file as it was), and never in a Plan, on a
+	// kernel.Model, or inside nets try's sandbox; where they are not
+	// written a note `# writekey PATH (...)` goes to Stdout and
+	// Result.Skipped lists it. A readkey later in the same run sees the
+	// pending key either way. With Txn set, the files are written when
+	// the Run succeeds, not when the caller commits.
+	KeyFiles KeyFileMode
 	// Txn, when set, is an open transaction for Run to work in instead of
 	// beginning its own (Tx and Hold are then ignored): several recipes
 	// become one transaction, as the REPL's `begin ... commit`. Run
@@ -99,7 +109,8 @@ type Result struct {
 	// carries it to the next line).
 	NS string `json:"ns,omitempty"`
 	// Skipped lists the exec commands a plan did not run, as recipe
-	// text (`exec ping -c 1 10.0.0.2`).
+	// text (`exec ping -c 1 10.0.0.2`), and the key files the run did
+	// not write (`writekey /etc/nets/wg0.key`, see Options.KeyFiles).
 	Skipped []string `json:"skipped,omitempty"`
 	// Held is set when Options.Hold kept the run awaiting confirmation.
 	Held *txn.JournalInfo `json:"held,omitempty"`
@@ -298,8 +309,17 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		return nil, err
 	}
 	e.tx = tx
+	e.keys.skip = keyFilesSkip(o, plan, o.Kernel)
 
 	evalErr := e.endBatch(e.top(f, sc))
+	if evalErr == nil {
+		// Key files are part of the transaction: written only now that
+		// everything else succeeded, before the commit (a failure here
+		// rolls the kernel back too). See keyfiles.go.
+		evalErr = e.flushKeys(f)
+	} else {
+		e.keys.q.Reset()
+	}
 	res = e.res
 	res.NS = e.ns
 	if sess != nil && !plan {

@@ -216,7 +216,7 @@ func (e *evaluator) call(c *lang.Call, sc *scope) (value.Value, error) {
 		}
 		args = append(args, v)
 	}
-	v, err := b.Call(&env{e: e, file: posOf(c).Filename}, args)
+	v, err := b.Call(&env{e: e, file: posOf(c).Filename, call: c}, args)
 	if err != nil {
 		return nil, errAt(c, err)
 	}

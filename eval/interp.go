@@ -43,6 +43,8 @@ type evaluator struct {
 
 	batch pending // route and neighbour wants not yet ensured (batch.go)
 
+	keys keyFiles // key files to write at commit (keyfiles.go)
+
 	// Plan only: the live kernel and the namespaces copied from it.
 	live   kernel.Kernel
 	seeded map[string]bool

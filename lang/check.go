@@ -35,7 +35,7 @@ func plural(n int, what string) string {
 // DefaultBuiltins are the names and arities of the contract's starting set
 // of builtins. Embedders with other builtins pass their own table.
 var DefaultBuiltins = map[string]Arity{
-	"genkey": {0, 0}, "genpsk": {0, 0}, "pubkey": {1, 1}, "readkey": {1, 1}, "writekey": {2, 2},
+	"genkey": {0, 0}, "genpsk": {0, 0}, "pubkey": {1, 1}, "readkey": {1, 1}, "writekey": {2, 2}, "loadkey": {1, 1},
 	"env": {1, 2}, "range": {1, 3}, "len": {1, 1}, "host": {2, 2}, "subnet": {3, 3},
 	"string": {1, 1}, "int": {1, 1}, "has_link": {1, 1}, "has_netns": {1, 1},
 }
