@@ -2,6 +2,7 @@ package lang
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"sort"
@@ -32,8 +33,20 @@ func Errorf(n Node, format string, args ...any) Diagnostic {
 
 // Error returns "file:line:col: message" ("line:col: message" when the
 // file has no name).
+//
+// A WireGuard key quoted in the message (a key literal standing where
+// something else belongs) shows as "(key)", as everywhere in nets.
 func (d Diagnostic) Error() string {
-	return d.Location() + ": " + d.Msg
+	return d.Location() + ": " + maskText(d.Msg)
+}
+
+// maskText replaces every key in s (see MaskKeys) by "(key)".
+func maskText(s string) string {
+	m, changed := maskKeys([]byte(s))
+	if !changed {
+		return s
+	}
+	return strings.ReplaceAll(string(m), string(keyMask), "(key)")
 }
 
 // Location returns "file:line:col" (or "line:col").
@@ -107,12 +120,15 @@ const tabWidth = 8
 // src is the text of d.Pos.Filename; when it is nil or does not contain
 // the line, only the message, hint and detail are written. Tabs are
 // expanded (tab stops every 8 columns) identically in the line and under
-// the caret; control characters are shown as '?'.
+// the caret; control characters are shown as '?'. WireGuard keys in the
+// line are masked (MaskKeys): an echoed `private-key "..."` must not
+// print the secret.
 func Render(w io.Writer, d Diagnostic, src []byte) {
 	fmt.Fprintln(w, d.Error())
 	line, ok := sourceLine(src, d.Pos.Line)
 	gutter := "   "
 	if ok {
+		line = MaskKeys(line)
 		num := fmt.Sprint(d.Pos.Line)
 		gutter = strings.Repeat(" ", len(num)+1)
 		text, col, endCol := expand(line, d.Pos.Column, endColumn(d, line))
@@ -124,10 +140,10 @@ func Render(w io.Writer, d Diagnostic, src []byte) {
 		fmt.Fprintf(w, "%s | %s%s\n", gutter, strings.Repeat(" ", col), caret)
 	}
 	if d.Hint != "" {
-		fmt.Fprintf(w, "%s = hint: %s\n", gutter, d.Hint)
+		fmt.Fprintf(w, "%s = hint: %s\n", gutter, maskText(d.Hint))
 	}
 	if d.Detail != "" {
-		for _, l := range strings.Split(strings.TrimRight(d.Detail, "\n"), "\n") {
+		for _, l := range strings.Split(strings.TrimRight(maskText(d.Detail), "\n"), "\n") {
 			fmt.Fprintf(w, "%s = %s\n", gutter, l)
 		}
 	}
@@ -233,4 +249,56 @@ func displayWidth(b []byte) int {
 		b = b[n:]
 	}
 	return w
+}
+
+// keyMask replaces a key in an echoed source line: as wide as the key
+// (44 bytes), so that carets after it still point at the right column.
+var keyMask = []byte("(key)" + strings.Repeat(" ", 44-len("(key)")))
+
+// MaskKeys returns line with every WireGuard key in it replaced by
+// "(key)" padded with spaces to the key's width: every token of 43
+// base64 characters and one '=' (standing alone, not part of a longer
+// run of base64 characters) that decodes to 32 bytes. The renderer
+// cannot tell a private key from a public one by its text, so it masks
+// both; public keys are not secret, but a source line is never the
+// place a key must be read from. line itself is not modified.
+func MaskKeys(line []byte) []byte {
+	out, _ := maskKeys(line)
+	return out
+}
+
+func maskKeys(line []byte) ([]byte, bool) {
+	var out []byte
+	for i := 0; i < len(line); {
+		if !isB64(line[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && isB64(line[j]) {
+			j++
+		}
+		k := j
+		for k < len(line) && line[k] == '=' {
+			k++
+		}
+		if j-i == 43 && k-j == 1 && (k == len(line) || !isB64(line[k])) {
+			var dec [33]byte
+			if n, err := base64.StdEncoding.Decode(dec[:], line[i:k]); err == nil && n == 32 {
+				if out == nil {
+					out = append([]byte(nil), line...)
+				}
+				copy(out[i:k], keyMask)
+			}
+		}
+		i = k
+	}
+	if out == nil {
+		return line, false
+	}
+	return out, true
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
 }

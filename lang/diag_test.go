@@ -102,3 +102,30 @@ func TestRenderDetail(t *testing.T) {
 		t.Errorf("no source: %q", buf.String())
 	}
 }
+
+func TestMaskKeys(t *testing.T) {
+	const key = "EDISD57qKL3gXq7gy4A45r3wIVTOIraBgDRVQG56Ek8="
+	mask := "(key)" + strings.Repeat(" ", 39)
+	for _, c := range []struct{ in, want string }{
+		{"private-key \"" + key + "\"", "private-key \"" + mask + "\""},
+		{key, mask},
+		{"peer " + key + " <", "peer " + mask + " <"},
+		{key + key, key + mask},            // the second stands alone after the first one's =
+		{"a" + key, "a" + key},             // 44 base64 characters before '='
+		{key[:42] + "==", key[:42] + "=="}, // 31 bytes
+		{key + "=", key + "="},             // two '='
+		{"x " + key + "\t" + key, "x " + mask + "\t" + mask},
+		{"no key here", "no key here"},
+	} {
+		if got := string(MaskKeys([]byte(c.in))); got != c.want {
+			t.Errorf("MaskKeys(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if len(MaskKeys([]byte(c.in))) != len(c.in) {
+			t.Errorf("MaskKeys(%q) changed the length", c.in)
+		}
+	}
+	d := Diagnostic{Pos: Position{Line: 1, Column: 1}, Msg: "\"" + key + "\" is not an IP address"}
+	if got := d.Error(); got != `1:1: "(key)" is not an IP address` {
+		t.Errorf("Error() = %q", got)
+	}
+}
