@@ -56,14 +56,23 @@
 //	(*Tx).Commit() error                        remove journal, unlock
 //	(*Tx).Rollback() error                      undo newest-first; *UndoError keeps the journal
 //	(*Tx).Hold(deadline) (*JournalInfo, error)  keep the journal, awaiting confirmation
-//	Recover(k, Options) (undone int, err error) `nets recover` (and the revert)
+//	Recover(k, Options) (undone int, err error) replay a journal; (0, nil) when none
+//	OpenRecovery(Options) (*Recovery, error)    `nets recover`: lock first, then read the journal
+//	(*Recovery).Journal() *JournalInfo          nil: nothing to recover
+//	(*Recovery).Steps(names) []UndoStep         what Undo would apply, newest first
+//	(*Recovery).Undo(k) (RecoverResult, error)  replay; ErrNoJournal when none; Moot listed
+//	(*Recovery).Discard() error                 `nets recover --discard`: drop without undoing
 //	Pending(Options) (*JournalInfo, error)      describe a journal left on disk
 //	Confirm(Options) error                      `nets confirm`
 //	AwaitConfirm(ctx, k, Options, id) (reverted bool, undone int, err error)  the detached waiter
 //
-// Errors: ErrLocked, ErrUnrecovered / ErrAwaitingConfirm (*JournalError),
-// ErrNothingHeld, ErrCorrupt, ErrDone; *UndoError lists every inverse that
-// could not be applied; *BatchError names the failing want of a batch.
+// Errors: ErrLocked (*LockedError, with the holder's pid), ErrUnrecovered /
+// ErrAwaitingConfirm (*JournalError), ErrNothingHeld, ErrNoJournal,
+// ErrCorrupt, ErrDone; *UndoError lists every inverse that could not be
+// applied (its text lists the failures only: the caller says, once, that
+// the journal is kept); *BatchError names the failing want of a batch.
+// Options.OnWait hears when a lock wait begins, Options.OnMoot about each
+// moot inverse (MootUndo).
 //
 // # Files (in Options.JournalDir, default /run/nets, created 0700)
 //
@@ -94,12 +103,25 @@
 //	         A replayed inverse that fails only because a namespace or
 //	         link that an older step of the journal created is gone is
 //	         moot (nothing in it existed before the run) and not reported.
+//	         An inverse that only restores attributes of a link (mtu,
+//	         alias, master, ...) or a WireGuard device's configuration,
+//	         when that link or its namespace was deleted behind nets'
+//	         back, is moot as well: it counts as done and is reported
+//	         (MootUndo, Options.OnMoot), so that such a journal does not
+//	         wedge every later run. An inverse that recreates something
+//	         (a link restored whole, an address, route, rule, neighbour or
+//	         namespace) is never moot: it fails, the journal is kept, and
+//	         Recovery.Discard (`nets recover --discard`) is the way out.
 //
 // # States
 //
 //	no journal            idle: Begin proceeds.
-//	journal, lock held    a run is in progress: Begin waits Options.Wait for
-//	                      the lock, then fails with ErrLocked naming the pid.
+//	journal, lock held    a run is in progress: Begin (and OpenRecovery,
+//	                      Recover, Confirm) waits Options.Wait for the lock,
+//	                      then fails with ErrLocked naming the pid. A
+//	                      recover that gets the lock reads the journal only
+//	                      then: the run has committed (no journal: nothing
+//	                      to recover) or left an interrupted run's journal.
 //	journal, no hold,     an interrupted run (crash, SIGKILL, failed undo):
 //	lock free             Begin fails with ErrUnrecovered ("run `nets
 //	                      recover` first"); Recover replays it and removes it.

@@ -357,9 +357,32 @@ type dirLock struct {
 	f *os.File
 }
 
+// LockedError is the error of a lock that stayed held for longer than
+// the wait (errors.Is(err, ErrLocked)). PID is the holder's pid as it
+// wrote it in the lock file, 0 when unknown.
+type LockedError struct {
+	Path   string        // the lock file
+	PID    int           // the holder's pid; 0 when unknown
+	Waited time.Duration // how long the caller waited
+}
+
+func (e *LockedError) Error() string {
+	holder := "another process"
+	if e.PID > 0 {
+		holder = "pid " + strconv.Itoa(e.PID)
+	}
+	return fmt.Sprintf("%v: %s is held by %s (another nets run, recover or confirm); gave up after waiting %v",
+		ErrLocked, e.Path, holder, e.Waited)
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
 // lockDir creates dir (0700) if needed and takes the lock, waiting up to
-// wait (0: DefaultWait; negative: not at all).
-func lockDir(dir string, wait time.Duration) (*dirLock, error) {
+// wait (0: DefaultWait; negative: not at all). onWait, when not nil, is
+// called once, with the holder's pid (0: unknown), when the lock is held
+// and the wait begins.
+func lockDir(dir string, wait time.Duration, onWait func(pid int)) (*dirLock, error) {
 	if wait == 0 {
 		wait = DefaultWait
 	}
@@ -373,7 +396,7 @@ func lockDir(dir string, wait time.Duration) (*dirLock, error) {
 	}
 	deadline := time.Now().Add(wait)
 	pause := 2 * time.Millisecond
-	for {
+	for first := true; ; first = false {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
 			break
@@ -385,16 +408,10 @@ func lockDir(dir string, wait time.Duration) (*dirLock, error) {
 		if !time.Now().Before(deadline) {
 			pid := holderPID(path)
 			f.Close()
-			waited := wait
-			if waited < 0 {
-				waited = 0
-			}
-			holder := "another process"
-			if pid > 0 {
-				holder = "pid " + strconv.Itoa(pid)
-			}
-			return nil, fmt.Errorf("%w: %s is held by %s (another nets run, recover or confirm); gave up after waiting %v",
-				ErrLocked, path, holder, waited)
+			return nil, &LockedError{Path: path, PID: pid, Waited: max(wait, 0)}
+		}
+		if first && onWait != nil {
+			onWait(holderPID(path))
 		}
 		time.Sleep(min(pause, time.Until(deadline)+time.Millisecond))
 		pause = min(pause*2, 50*time.Millisecond)

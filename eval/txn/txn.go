@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,16 @@ type Options struct {
 	// Names renders table names in the Ensurer's changes and in undo
 	// error messages; nil means the built-in names only.
 	Names *kernel.TableNames
+
+	// OnWait, when set, is called once by Begin, Recover, OpenRecovery
+	// and Confirm when another process holds the lock and the wait for
+	// it begins, with the holder's pid (0 when unknown): the CLI says
+	// what it is waiting for instead of being silent.
+	OnWait func(holderPID int)
+	// OnMoot, when set, is told about each inverse that Rollback,
+	// Recover or AwaitConfirm skipped as moot because what it would
+	// restore attributes of no longer exists (see MootUndo).
+	OnMoot func(MootUndo)
 
 	// BeforeApply, for tests, runs after the inverse of step i (0, 1, …
 	// counting the steps that change something) is durable and before
@@ -113,7 +124,7 @@ func Begin(k kernel.Kernel, o Options) (*Tx, error) {
 	if o.NoJournal {
 		return t, nil
 	}
-	l, err := lockDir(o.dir(), o.Wait)
+	l, err := lockDir(o.dir(), o.Wait, o.OnWait)
 	if err != nil {
 		return nil, err
 	}
@@ -398,8 +409,11 @@ type UndoFailure struct {
 }
 
 // UndoError reports an incomplete rollback or recover: every inverse
-// Want that failed (the others were applied). The journal is kept, so
-// that `nets recover` can try again once the cause is fixed.
+// Want that failed (the others were applied). The journal is kept (its
+// path is Journal), so that `nets recover` can try again once the cause
+// is fixed, or `nets recover --discard` (Recovery.Discard) can drop it.
+// Error() lists the failures only; saying that the journal is kept, and
+// what to do about it, is the caller's (once, in its own words).
 type UndoError struct {
 	Failures []UndoFailure
 	Undone   int    // steps undone completely
@@ -412,10 +426,25 @@ func (e *UndoError) Error() string {
 	for _, f := range e.Failures {
 		fmt.Fprintf(&b, "\n  step %d: %s: %v", f.Step, f.Want, f.Err)
 	}
-	if e.Journal != "" {
-		fmt.Fprintf(&b, "\nthe journal %s is kept: fix the cause, then run `nets recover`", e.Journal)
-	}
 	return b.String()
+}
+
+// MootUndo is an inverse that was not applied, and yet counts as done,
+// because it only restores attributes of an object that no longer
+// exists: the settings of a link (mtu, up, master, alias, address, ...)
+// or the configuration of a WireGuard device, when that link (or the
+// namespace it was in) was deleted after the run changed it, by
+// something other than nets. There is nothing left to restore them on.
+// An inverse that would recreate something (a link, an address, a
+// route, a rule, a neighbour, a namespace) is never moot.
+type MootUndo struct {
+	Step   int    // the step's sequence number in the journal
+	Want   string // the inverse, rendered by kernel.FormatWant (no secrets)
+	Reason string // e.g. "link pre0 no longer exists"
+}
+
+func (m MootUndo) String() string {
+	return fmt.Sprintf("step %d: %s: skipped, %s (nothing to restore)", m.Step, m.Want, m.Reason)
 }
 
 // Unwrap returns each failure's error.
@@ -445,8 +474,13 @@ func (e *UndoError) Unwrap() []error {
 //   - A failure because a namespace or link does not exist is moot when
 //     an older step of the journal created it (its inverse deletes it):
 //     nothing in or on it existed before the run, so there is nothing
-//     to restore there.
-func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j *journal) (int, []UndoFailure) {
+//     to restore there. It is not reported.
+//   - An inverse that only restores attributes of a link (or a
+//     WireGuard device's configuration) that no longer exists, deleted
+//     behind nets' back, is moot too (see MootUndo): it counts as done
+//     and is reported to onMoot (when not nil). Otherwise such a journal
+//     could never be recovered.
+func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j *journal, onMoot func(MootUndo)) (int, []UndoFailure) {
 	undone := 0
 	var fails []UndoFailure
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -470,6 +504,12 @@ func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j
 				_, err = e.Ensure(w)
 			}
 			if err == nil || r.undone || moot(err, w, recs[:i]) {
+				continue
+			}
+			if reason, ok := objectGone(e.Kernel(), err, w); ok {
+				if onMoot != nil {
+					onMoot(MootUndo{Step: r.seq, Want: kernel.FormatWant(w, e.Names), Reason: reason})
+				}
 				continue
 			}
 			fails = append(fails, UndoFailure{Step: r.seq, Want: kernel.FormatWant(w, e.Names), Err: err})
@@ -508,6 +548,72 @@ func moot(err error, w kernel.Want, older []record) bool {
 		})
 	}
 	return false
+}
+
+// objectGone reports whether err, from applying inverse w, is moot
+// because w only restores attributes of a link or a WireGuard device's
+// configuration (it creates nothing) and that link no longer exists: not
+// in w.NS (nor, for a move back, in the namespace it was to move to), or
+// w.NS itself is gone. It asks the kernel afresh rather than trusting
+// the error, which may be about another object (a missing master). The
+// reason says what is gone.
+func objectGone(k kernel.Kernel, err error, w kernel.Want) (string, bool) {
+	if !errors.Is(err, kernel.ErrNotFound) && !errors.Is(err, kernel.ErrNoNetns) {
+		return "", false
+	}
+	if w.Absent {
+		return "", false
+	}
+	var name string
+	var other *string // a move back: the namespace the link was to go to
+	switch {
+	case w.Link != nil && w.Link.Kind == "":
+		// Kind "" ensures attributes of an existing link only (it never
+		// creates one; see kernel.LinkWant).
+		name, other = w.Link.Name, w.Link.Netns
+	case w.WireGuard != nil:
+		name = w.WireGuard.Name
+	default:
+		return "", false
+	}
+	exists := func(ns string) (found, nsGone bool, ok bool) {
+		ns = norm(ns)
+		if ns != kernel.Host {
+			names, err := k.Namespaces()
+			if err != nil {
+				return false, false, false
+			}
+			if !slices.Contains(names, ns) {
+				return false, true, true
+			}
+		}
+		links, err := k.Links(ns)
+		if err != nil {
+			return false, false, false
+		}
+		for _, l := range links {
+			if l.Name == name {
+				return true, false, true
+			}
+		}
+		return false, false, true
+	}
+	found, nsGone, ok := exists(w.NS)
+	if !ok || found {
+		return "", false
+	}
+	if other != nil {
+		if found2, _, ok2 := exists(*other); !ok2 || found2 {
+			return "", false
+		}
+	}
+	if nsGone {
+		return fmt.Sprintf("namespace %s (with link %s) no longer exists", norm(w.NS), name), true
+	}
+	if ns := norm(w.NS); ns != kernel.Host {
+		return fmt.Sprintf("link %s no longer exists in namespace %s", name, ns), true
+	}
+	return fmt.Sprintf("link %s no longer exists", name), true
 }
 
 func createdIn(older []record, isCreation func(kernel.Want) bool) bool {
@@ -563,7 +669,7 @@ func (t *Tx) Rollback() error {
 	if t.j != nil && t.j.f != nil {
 		j = t.j
 	}
-	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j)
+	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j, t.o.OnMoot)
 	if len(fails) > 0 {
 		ue := &UndoError{Failures: fails, Undone: undone}
 		if j != nil {
@@ -628,50 +734,177 @@ func Pending(o Options) (*JournalInfo, error) {
 // running it twice is harmless. It is safe whether or not the last
 // journaled change reached the kernel. If an undo fails it keeps going,
 // keeps the journal and returns an *UndoError.
+//
+// Recover cannot tell "no journal" from "a journal whose steps were all
+// undone already"; a caller that reports what happened (`nets recover`)
+// uses OpenRecovery, whose Journal is nil when there was none and whose
+// Undo returns ErrNoJournal then.
 func Recover(k kernel.Kernel, o Options) (int, error) {
-	l, err := lockDir(o.dir(), o.Wait)
+	r, err := OpenRecovery(o)
 	if err != nil {
 		return 0, err
 	}
-	defer l.release()
-	n, _, err := recoverLocked(k, o, "")
-	return n, err
+	defer r.Close()
+	res, err := r.Undo(k)
+	if errors.Is(err, ErrNoJournal) {
+		return 0, nil
+	}
+	return res.Undone, err
 }
 
-// recoverLocked does Recover's work with the lock held. With id != "" it
-// reverts only a held journal of that run. found reports whether there
-// was a journal to replay.
-func recoverLocked(k kernel.Kernel, o Options, id string) (n int, found bool, err error) {
-	path := o.journalPath()
+// Recovery is the journal of o.JournalDir opened under the lock for
+// `nets recover`: Journal says whether there is one and whose it is
+// (read under the lock, so a run that was in progress has finished, and
+// committed or left its journal), Steps what undoing it would apply, and
+// then exactly one of Undo (replay the inverses, as Recover does) or
+// Discard (drop the journal without undoing anything). Close releases
+// the lock; call it in every case.
+type Recovery struct {
+	o       Options
+	lock    *dirLock
+	info    *JournalInfo
+	recs    []record
+	end     int64 // length of the journal's complete lines
+	corrupt error // the journal could not be read
+	done    bool
+}
+
+// RecoverResult is what Recovery.Undo did.
+type RecoverResult struct {
+	Undone int        // steps undone completely (moot inverses count as done)
+	Moot   []MootUndo // inverses skipped because their object no longer exists
+}
+
+// UndoStep is one journaled step as Recovery.Steps lists it.
+type UndoStep struct {
+	Step    int      // sequence number in the journal
+	Inverse []string // its inverse wants, rendered by kernel.FormatWant (no secrets), in the order they apply
+	Undone  bool     // an earlier rollback or recover undid it already
+}
+
+// ErrNoJournal: Recovery.Undo or Discard found no journal: there is
+// nothing to recover (the run committed, or was recovered already).
+var ErrNoJournal = errors.New("no journal: nothing to recover")
+
+// OpenRecovery takes the lock of o.JournalDir, waiting up to o.Wait (a
+// *LockedError, errors.Is ErrLocked, names the holder's pid when the wait
+// runs out; o.OnWait is told when the wait begins), and reads the
+// journal. A journal that cannot be read (ErrCorrupt) does not fail
+// OpenRecovery: Journal describes what could be read, Undo returns the
+// error, and Discard still drops it.
+func OpenRecovery(o Options) (*Recovery, error) {
+	l, err := lockDir(o.dir(), o.Wait, o.OnWait)
+	if err != nil {
+		return nil, err
+	}
+	r := &Recovery{o: o, lock: l}
+	r.read()
+	return r, nil
+}
+
+func (r *Recovery) read() {
+	path := r.o.journalPath()
 	info, recs, end, err := readJournalEnd(path)
 	if err != nil {
-		return 0, false, fmt.Errorf("%w; inspect or remove %s", err, path)
+		r.corrupt = fmt.Errorf("%w; inspect it, or drop it with `nets recover --discard`", err)
+		if info == nil {
+			info = &JournalInfo{Path: path}
+		}
 	}
-	if info == nil || (id != "" && (info.ID != id || !info.Held)) {
-		return 0, false, nil
+	r.info, r.recs, r.end = info, recs, end
+}
+
+// Journal describes the journal found under the lock, or returns nil
+// when there is none (nothing to recover).
+func (r *Recovery) Journal() *JournalInfo { return r.info }
+
+// Steps lists the steps Undo would replay, newest first, with their
+// inverses rendered without secrets using names for table names (nil:
+// the built-in names).
+func (r *Recovery) Steps(names *kernel.TableNames) []UndoStep {
+	out := make([]UndoStep, 0, len(r.recs))
+	for i := len(r.recs) - 1; i >= 0; i-- {
+		rec := r.recs[i]
+		st := UndoStep{Step: rec.seq, Undone: rec.undone}
+		for _, w := range rec.inverse {
+			st.Inverse = append(st.Inverse, kernel.FormatWant(w, names))
+		}
+		out = append(out, st)
 	}
+	return out
+}
+
+// Undo replays the journal's inverses newest step first on a fresh
+// Ensurer over k and removes the journal. It returns ErrNoJournal when
+// there is none. Inverses that are moot (MootUndo) count as done, are
+// listed in the result and passed to Options.OnMoot. If an undo fails it
+// keeps going, keeps the journal (marking the steps that were undone)
+// and returns an *UndoError.
+func (r *Recovery) Undo(k kernel.Kernel) (RecoverResult, error) {
+	if r.done {
+		return RecoverResult{}, ErrDone
+	}
+	r.done = true
+	if r.info == nil {
+		return RecoverResult{}, ErrNoJournal
+	}
+	if r.corrupt != nil {
+		return RecoverResult{}, r.corrupt
+	}
+	o, path := r.o, r.o.journalPath()
 	// Reopen the journal to mark steps undone, first cutting off a torn
 	// last line so that the marks start on a line of their own.
 	var j *journal
 	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-		if f.Truncate(end) == nil {
-			j = &journal{dir: o.dir(), path: path, f: f, size: end}
+		if f.Truncate(r.end) == nil {
+			j = &journal{dir: o.dir(), path: path, f: f, size: r.end}
 		}
 		defer f.Close()
 	}
+	var res RecoverResult
+	onMoot := func(m MootUndo) {
+		res.Moot = append(res.Moot, m)
+		if o.OnMoot != nil {
+			o.OnMoot(m)
+		}
+	}
 	e := kernel.NewEnsurer(k)
 	e.Names = o.Names
-	undone, fails := undo(e, recs, o.BeforeUndo, j)
+	undone, fails := undo(e, r.recs, o.BeforeUndo, j, onMoot)
+	res.Undone = undone
 	if len(fails) > 0 {
 		if j != nil {
 			j.f.Sync()
 		}
-		return undone, true, &UndoError{Failures: fails, Undone: undone, Journal: path}
+		return res, &UndoError{Failures: fails, Undone: undone, Journal: path}
 	}
 	if j != nil {
 		j.f.Close()
 	}
-	return undone, true, removeJournal(o.dir(), path, nil)
+	return res, removeJournal(o.dir(), path, nil)
+}
+
+// Discard removes the journal without undoing anything: the changes of
+// the run it describes stay as they are (`nets recover --discard`, for a
+// journal whose undo can never succeed). Print Steps first, so that the
+// operator knows what is no longer going to be undone. It returns
+// ErrNoJournal when there is none.
+func (r *Recovery) Discard() error {
+	if r.done {
+		return ErrDone
+	}
+	r.done = true
+	if r.info == nil {
+		return ErrNoJournal
+	}
+	return removeJournal(r.o.dir(), r.o.journalPath(), nil)
+}
+
+// Close releases the lock (and ends the Recovery if neither Undo nor
+// Discard was called: the journal stays as it is).
+func (r *Recovery) Close() {
+	r.done = true
+	r.lock.release()
 }
 
 // Confirm keeps the changes of the run awaiting confirmation: under the
@@ -680,7 +913,7 @@ func recoverLocked(k kernel.Kernel, o Options, id string) (n int, found bool, er
 // *JournalError (ErrUnrecovered) when the journal is an interrupted
 // run's, which only Recover may resolve.
 func Confirm(o Options) error {
-	l, err := lockDir(o.dir(), o.Wait)
+	l, err := lockDir(o.dir(), o.Wait, o.OnWait)
 	if err != nil {
 		return err
 	}
@@ -727,15 +960,26 @@ func AwaitConfirm(ctx context.Context, k kernel.Kernel, o Options, id string) (r
 		if err := ctx.Err(); err != nil {
 			return false, 0, err
 		}
-		l, err := lockDir(o.dir(), o.Wait)
+		l, err := lockDir(o.dir(), o.Wait, nil)
 		if errors.Is(err, ErrLocked) {
 			continue
 		}
 		if err != nil {
 			return false, 0, err
 		}
-		n, found, err := recoverLocked(k, o, id)
-		l.release()
-		return found, n, err
+		r := &Recovery{o: o, lock: l}
+		r.read()
+		if r.corrupt != nil {
+			r.Close()
+			return false, 0, r.corrupt
+		}
+		if r.info == nil || r.info.ID != id || !r.info.Held {
+			// Confirmed, recovered or replaced while we took the lock.
+			r.Close()
+			return false, 0, nil
+		}
+		res, err := r.Undo(k)
+		r.Close()
+		return true, res.Undone, err
 	}
 }
