@@ -558,16 +558,14 @@ func (c *checker) binaryTypes(e *Binary) {
 	default:
 		return
 	}
-	x, okx := literalShape(e.X)
-	y, oky := literalShape(e.Y)
+	xs, okx := literalShape(e.X)
+	ys, oky := literalShape(e.Y)
 	if !okx || !oky {
 		return
 	}
-	if e.Op == "+" && (x == TString && y == TString || x == TInt && y == TInt) {
-		return
-	}
-	if x == TInt && y == TInt {
-		if e.Op == "/" {
+	x, y := TypeName(xs), TypeName(ys)
+	if _, ok := ArithType(e.Op, x, y); ok {
+		if e.Op == "/" && y == "int" {
 			if w, ok := e.Y.(*Word); ok {
 				if t, _ := w.Literal(); Shape(t) == TInt {
 					if v, _ := ParseLiteral(t); v == int64(0) {

@@ -78,7 +78,11 @@ var errorTests = []struct {
 	{"def genkey() < >", "1:5: genkey is a builtin function and cannot be redefined"},
 	{"def f() < >\ndef f() < >", "2:5: function f is already defined (at 1:5)"},
 	{`let r = {a: 1, a: 2}`, "1:16: duplicate record key a"},
-	{`let x = "a" - 1`, "1:13: cannot apply - to string and integer"},
+	{`let x = "a" - 1`, "1:13: cannot apply - to string and int"},
+	{`let x = 1m - 2`, "1:12: cannot apply - to duration and int"},
+	{"print 30s + 1m30s; print 2 * 30s; print 1m / 2; print 1m - 30s; print 30s * 2", ""},
+	{`let x = 30s / 0`, "1:15: division by zero"},
+	{`let x = 10.0.0.1 + 1`, "1:18: cannot apply + to address and int"},
 	{`let x = 1 / 0`, "1:13: division by zero"},
 	{`let x = -"a"`, "1:9: cannot negate a string"},
 

@@ -50,7 +50,7 @@ var typeNouns = map[WordType]string{
 	TUint: "number", TMark: "mark", TPortRange: "port range", TUIDRange: "uid range",
 	TDuration: "duration", TSeconds: "number of seconds", TEndpoint: "endpoint", TKey: "WireGuard key",
 	TTable: "table", TEnum: "keyword", TProto: "route protocol", TIPProto: "IP protocol",
-	TScope: "scope", TInt: "integer", TBool: "bool",
+	TScope: "scope", TInt: "int", TBool: "bool",
 }
 
 // String names the type for messages ("IP address").
@@ -257,7 +257,7 @@ func (p *Param) Parse(text string) (any, error) {
 	case TInt:
 		n, err := parseInt(text)
 		if err != nil {
-			return nil, notA(text, "an integer")
+			return nil, notA(text, "an int")
 		}
 		return n, nil
 	case TBool:

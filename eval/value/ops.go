@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
 )
 
 // Binary applies a binary operator to two evaluated operands.
@@ -77,6 +78,11 @@ func Binary(op string, x, y Value) (Value, error) {
 }
 
 func arith(op string, x, y Value) (Value, error) {
+	// lang.ArithType is the one table of which operands an operator
+	// takes (the checker uses it on literals); what follows computes.
+	if _, ok := lang.ArithType(op, string(x.Type()), string(y.Type())); !ok {
+		return nil, arithError(op, x, y)
+	}
 	switch a := x.(type) {
 	case Int:
 		switch b := y.(type) {
@@ -124,11 +130,17 @@ func arith(op string, x, y Value) (Value, error) {
 			return append(append(l, a...), b...), nil
 		}
 	}
+	return nil, arithError(op, x, y)
+}
+
+// arithError is the error of an operator applied to operands it does
+// not take.
+func arithError(op string, x, y Value) error {
 	hint := ""
 	if op == "+" && x.Type() != y.Type() && (x.Type() == TString || y.Type() == TString) {
 		hint = ` (convert with string(...) first, or interpolate: "${...}")`
 	}
-	return nil, fmt.Errorf("cannot apply %s to %s and %s%s", op, x.Type(), y.Type(), hint)
+	return fmt.Errorf("cannot apply %s to %s and %s%s", op, x.Type(), y.Type(), hint)
 }
 
 // intOp does checked 64-bit arithmetic.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/lang"
 )
 
 func addr(s string) Value   { return Addr{netip.MustParseAddr(s)} }
@@ -587,5 +588,36 @@ func TestParseInt(t *testing.T) {
 		if _, err := ParseInt(s); err == nil || err.Error() != want {
 			t.Errorf("ParseInt(%q) error = %v, want %q", s, err, want)
 		}
+	}
+}
+
+// TestArithAgreesWithLang: Binary takes exactly the operands
+// lang.ArithType (the checker's table) allows, with the result type it
+// names.
+func TestArithAgreesWithLang(t *testing.T) {
+	samples := []Value{
+		String("a"), Int(3), Bool(true), FromWord("10.0.0.1"), FromWord("10.0.0.0/8"),
+		FromWord("30s"), FromWord("aa:bb:cc:dd:ee:ff"), List{Int(1)},
+	}
+	for _, op := range []string{"+", "-", "*", "/"} {
+		for _, x := range samples {
+			for _, y := range samples {
+				want, ok := lang.ArithType(op, string(x.Type()), string(y.Type()))
+				v, err := Binary(op, x, y)
+				if ok != (err == nil) {
+					t.Errorf("%s %s %s: lang says %v, Binary %v, %v", x.Type(), op, y.Type(), ok, v, err)
+					continue
+				}
+				if ok && string(v.Type()) != want {
+					t.Errorf("%s %s %s: %s, lang says %s", x.Type(), op, y.Type(), v.Type(), want)
+				}
+			}
+		}
+	}
+	if v, err := Binary("+", FromWord("30s"), FromWord("1m30s")); err != nil || v.String() != "2m" {
+		t.Errorf("30s + 1m30s = %v, %v", v, err)
+	}
+	if v, err := Binary("*", Int(2), FromWord("30s")); err != nil || v.String() != "1m" {
+		t.Errorf("2 * 30s = %v, %v", v, err)
 	}
 }
