@@ -469,7 +469,7 @@ func (c *checker) expr(e Expr, sc *scope) {
 	case *Binary:
 		c.expr(e.X, sc)
 		c.expr(e.Y, sc)
-		c.binaryTypes(e)
+		c.binaryTypes(e, sc)
 	case *Unary:
 		c.expr(e.X, sc)
 		if e.Op == "-" {
@@ -482,6 +482,9 @@ func (c *checker) expr(e Expr, sc *scope) {
 		c.expr(e.Index, sc)
 	case *Selector:
 		c.expr(e.X, sc)
+		if t, ok := literalShape(e.X); ok && e.Field != nil {
+			c.errf(e.Field, bareVarHint(e.X, sc), "a %s has no field %s (only records have fields)", TypeName(t), e.Field.Name)
+		}
 	case *Paren:
 		c.expr(e.X, sc)
 	}
@@ -551,8 +554,29 @@ func literalShape(e Expr) (WordType, bool) {
 	return 0, false
 }
 
+// bareVarHint returns a hint for an operand that is a bare word naming
+// a variable (or close to one): in an expression, also inside ${...},
+// `i` is the string "i" and the variable is written $i. "" otherwise.
+func bareVarHint(e Expr, sc *scope) string {
+	w, ok := e.(*Word)
+	if !ok {
+		return ""
+	}
+	t, ok := w.Literal()
+	if !ok || Shape(t) != TString || !isIdent(t) {
+		return ""
+	}
+	if sc.lookupVar(t) {
+		return fmt.Sprintf("`%s` here is the word %q (a string); the variable is written `$%s`", t, t, t)
+	}
+	if best := closest(t, sc.varNames()); best != "" {
+		return fmt.Sprintf("`%s` here is the word %q (a string); did you mean `$%s`?", t, t, best)
+	}
+	return ""
+}
+
 // binaryTypes reports arithmetic on literals of the wrong type.
-func (c *checker) binaryTypes(e *Binary) {
+func (c *checker) binaryTypes(e *Binary, sc *scope) {
 	switch e.Op {
 	case "+", "-", "*", "/":
 	default:
@@ -576,6 +600,10 @@ func (c *checker) binaryTypes(e *Binary) {
 		}
 		return
 	}
-	c.errf(&Ident{Span: Span{e.OpPos, Position{Filename: e.OpPos.Filename, Offset: e.OpPos.Offset + len(e.Op), Line: e.OpPos.Line, Column: e.OpPos.Column + len(e.Op)}}}, "",
+	hint := bareVarHint(e.X, sc)
+	if hint == "" {
+		hint = bareVarHint(e.Y, sc)
+	}
+	c.errf(&Ident{Span: Span{e.OpPos, Position{Filename: e.OpPos.Filename, Offset: e.OpPos.Offset + len(e.Op), Line: e.OpPos.Line, Column: e.OpPos.Column + len(e.Op)}}}, hint,
 		"cannot apply %s to %s and %s", e.Op, x, y)
 }

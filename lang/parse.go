@@ -593,6 +593,10 @@ func (p *parser) exec() *Exec {
 			break
 		}
 		switch {
+		case t.k == tWord && p.callFollows():
+			// `exec wg set wg0 private-key string($k)`: a call stands
+			// wherever a word may; a name glued to `(` is one.
+			s.Args = append(s.Args, p.arg())
 		case t.k == tWord || t.k == tInterp || t.k == tOp && execGlue[t.v]:
 			s.Args = append(s.Args, p.execWord())
 		default:
@@ -604,6 +608,17 @@ func (p *parser) exec() *Exec {
 	}
 	s.Span = span(kw.pos, p.prevEnd())
 	return s
+}
+
+// callFollows reports whether the next token is a name immediately
+// followed by "(" (no space): the start of a call.
+func (p *parser) callFollows() bool {
+	t := p.toks[p.i]
+	if t.k != tWord || !isIdent(t.v) || p.i+1 >= len(p.toks) {
+		return false
+	}
+	n := p.toks[p.i+1]
+	return p.isOp(n, "(") && n.pos.Offset == t.end.Offset
 }
 
 // execGlue are the operator characters that are part of a word in exec's

@@ -146,6 +146,22 @@ func TestParseShapes(t *testing.T) {
 		t.Errorf("exec: %#v", ex.Args)
 	}
 
+	// A name glued to "(" is a call in exec's arguments too; with a
+	// space, or after other word text, it is not.
+	ex = first("exec echo f($k) g ($k) x-h(1) len(\"ab\")").(*Exec)
+	if len(ex.Args) != 7 {
+		t.Fatalf("exec args: %d %#v", len(ex.Args), ex.Args)
+	}
+	if c, ok := ex.Args[1].(*Call); !ok || c.Name.Name != "f" || len(c.Args) != 1 {
+		t.Errorf("exec f($k): %#v", ex.Args[1])
+	}
+	if Keyword(ex.Args[2]) != "g" || Keyword(ex.Args[4]) != "x-h" {
+		t.Errorf("exec words: %#v", ex.Args)
+	}
+	if _, ok := ex.Args[6].(*Call); !ok {
+		t.Errorf("exec len(...): %#v", ex.Args[6])
+	}
+
 	sh := first("show routes table all").(*Show)
 	sd, sds := DecodeShow(sh)
 	if len(sds) != 0 || Keyword(sd.Value("table")) != "all" {
