@@ -50,7 +50,11 @@ func TestParseFlagsErrors(t *testing.T) {
 		{[]string{"x", "-n"}, "flag needs an argument: -n"},
 		{[]string{"--wait", "-1s", "x"}, `invalid value "-1s" for flag -wait: "-1s" is negative`},
 		{[]string{"--var", "=3", "x"}, `invalid value "=3" for flag -var: "=3" is not NAME=VALUE`},
-		{[]string{"--var", "a-b=3", "x"}, `invalid value "a-b=3" for flag -var: "a-b" is not a variable name`},
+		{[]string{"--var", "a-b=3", "x"}, `invalid value "a-b=3" for flag -var: "a-b" is not a variable name (a letter or _, then letters, digits or _, as in $uplink)`},
+		{[]string{"--var", "1x=2", "x"}, `invalid value "1x=2" for flag -var: "1x" is not a variable name (a letter or _, then letters, digits or _, as in $uplink)`},
+		{[]string{"--var", "a=1", "--var", "a=2", "x"}, `invalid value "a=2" for flag -var: a given twice`},
+		{[]string{"--confirm", "0", "x"}, `invalid value "0" for flag -confirm: the duration must be more than 0`},
+		{[]string{"--confirm", "-1m", "x"}, `invalid value "-1m" for flag -confirm: "-1m" is negative`},
 	} {
 		var o runOpts
 		_, err := parseFlags(o.flags("run"), tc.args)
@@ -62,11 +66,16 @@ func TestParseFlagsErrors(t *testing.T) {
 
 func TestVarsFlag(t *testing.T) {
 	var o runOpts
-	if _, err := parseFlags(o.flags("run"), []string{"--var", "a=1", "--var", "$b=x=y", "--var", "a=2", "f"}); err != nil {
+	if _, err := parseFlags(o.flags("run"), []string{"--var", "a=1", "--var", "$b=x=y", "--var", "_c9=", "f"}); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(o.vars.names, []string{"a", "b"}) || o.vars.values["a"] != "2" || o.vars.values["b"] != "x=y" {
+	if !reflect.DeepEqual(o.vars.names, []string{"a", "b", "_c9"}) || o.vars.values["a"] != "1" || o.vars.values["b"] != "x=y" || o.vars.values["_c9"] != "" {
 		t.Errorf("got %q %q", o.vars.names, o.vars.values)
+	}
+	for _, bad := range []string{"1x", "a-b", "a.b", "é", "$", "x y"} {
+		if isVarName(bad) {
+			t.Errorf("isVarName(%q) = true", bad)
+		}
 	}
 }
 

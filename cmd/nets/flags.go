@@ -126,19 +126,31 @@ func (v *varsFlag) Set(s string) error {
 	if !ok || name == "" {
 		return fmt.Errorf("%q is not NAME=VALUE", s)
 	}
-	for _, r := range name {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return fmt.Errorf("%q is not a variable name", name)
-		}
+	if !isVarName(name) {
+		return fmt.Errorf("%q is not a variable name (a letter or _, then letters, digits or _, as in $uplink)", name)
+	}
+	if _, dup := v.values[name]; dup {
+		return fmt.Errorf("%s given twice", name)
 	}
 	if v.values == nil {
 		v.values = map[string]string{}
 	}
-	if _, dup := v.values[name]; !dup {
-		v.names = append(v.names, name)
-	}
+	v.names = append(v.names, name)
 	v.values[name] = val
 	return nil
+}
+
+// isVarName reports whether s is a name a recipe can write as $s (the
+// lexer's rule: [A-Za-z_][A-Za-z0-9_]*). A --var that is not could never
+// be referenced.
+func isVarName(s string) bool {
+	for i, r := range s {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // valueMap returns the variables as recipe values, each typed by its
@@ -152,8 +164,12 @@ func (v *varsFlag) valueMap() map[string]value.Value {
 	return m
 }
 
-// durationFlag is a time.Duration flag that refuses negative values.
-type durationFlag struct{ d *time.Duration }
+// durationFlag is a time.Duration flag that refuses negative values,
+// and with positive also 0.
+type durationFlag struct {
+	d        *time.Duration
+	positive bool
+}
 
 func (f durationFlag) String() string {
 	if f.d == nil {
@@ -169,6 +185,9 @@ func (f durationFlag) Set(s string) error {
 	}
 	if d < 0 {
 		return fmt.Errorf("%q is negative", s)
+	}
+	if d == 0 && f.positive {
+		return fmt.Errorf("the duration must be more than 0")
 	}
 	*f.d = d
 	return nil

@@ -130,6 +130,12 @@ would change it prints no change lines (and "nets: no changes" on
 stderr). Reading the live state needs no privileges beyond what ip(8)
 needs to show it; --model plans against an empty kernel instead.
 
+Over an interrupted run's journal plan refuses, as run does (exit 1,
+also with --detailed-exitcode): the live state is half-applied until
+` + "`nets recover`" + ` undoes that run, so a plan would not tell what a run will
+do. While a run is in progress, or one awaits confirmation, it plans
+and says so in a note on stderr.
+
 ` + jsonSchema,
 		flags: func() (*flag.FlagSet, []string) {
 			var o runOpts
@@ -140,8 +146,9 @@ needs to show it; --model plans against an empty kernel instead.
 nets plan --detailed-exitcode site.nets; echo $?
 nets plan --json site.nets | jq -r '.changes[] | .mark + " " + .text'`,
 		exit: `0 success (changes pending or not); 1 the recipe is invalid or cannot
-be evaluated; 2 usage error. With --detailed-exitcode: 0 no changes,
-3 changes pending.`,
+be evaluated, or an interrupted run's journal awaits ` + "`nets recover`" + `;
+2 usage error. With --detailed-exitcode: 0 no changes, 3 changes
+pending (1 and 2 as without it).`,
 	},
 	"check": {
 		usage:   []string{"check FILE..."},
@@ -186,24 +193,42 @@ nets fmt --check *.nets`,
 parse (with --check: or is not formatted); 2 usage error.`,
 	},
 	"recover": {
-		usage:   []string{"recover [--wait DURATION]"},
+		usage:   []string{"recover [--wait DURATION] [--discard]"},
 		summary: "undo an interrupted run from its journal",
 		body: `A run that was killed (SIGKILL, a crash) leaves its journal under
 /run/nets (a tmpfs: after a reboot, like the kernel's own network
-state, there is nothing to undo). recover
-replays the journal's undo steps, newest first, restoring the state
-from before that run, and removes the journal. Undo steps are
+state, there is nothing to undo). recover replays the journal's undo
+steps, newest first, restoring the state from before that run, and
+removes the journal. Undo steps are
 idempotent ensures, so recover is safe whether or not the last change
 reached the kernel, and safe to run again. With nothing to recover it
 says so and succeeds. Changes applied with ` + "`run --confirm`" + ` and not yet
-confirmed are reverted too.`,
+confirmed are reverted too.
+
+recover takes the lock before it reads the journal: while a run is in
+progress it waits up to --wait for it to finish (and fails, naming the
+run's pid, if it does not); a run that has then committed leaves
+nothing to recover.
+
+An undo step that only restores settings of a link (mtu, alias,
+master, ...) that something other than nets deleted since is skipped
+with a note: there is nothing left to restore. An undo step that can
+never succeed for another reason (say it would put an address back on
+a link that is gone) makes recover fail and keep the journal, and every
+run refuses to start over it. Fix the cause and run recover again, or
+drop the journal with --discard: it lists the undo steps it drops, then
+removes the journal WITHOUT undoing anything, so what that run changed
+stays as it is now.`,
 		flags: func() (*flag.FlagSet, []string) {
 			var o recoverOpts
-			return o.flags("recover"), []string{"wait"}
+			return o.flags("recover"), []string{"wait", "discard"}
 		},
-		examples: `sudo nets recover`,
-		exit: `0 recovered (or nothing to recover); 1 some undo step failed (the
-journal is kept; fix the cause and run recover again); 2 usage error or
+		examples: `sudo nets recover
+# an undo step that can never succeed: drop the journal, keep things as they are
+sudo nets recover --discard`,
+		exit: `0 recovered, discarded, or nothing to recover; 1 some undo step failed
+(the journal is kept: fix the cause and run recover again, or
+--discard), or a run held the lock for all of --wait; 2 usage error or
 missing privileges.`,
 	},
 	"confirm": {

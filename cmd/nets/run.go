@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,8 +41,8 @@ func (o *runOpts) flags(cmd string) *flag.FlagSet {
 	if cmd == "run" {
 		fs.BoolVar(&o.model, "model", false, "run against an empty in-memory kernel instead of this machine's (changes nothing here)")
 		o.wait = txn.DefaultWait
-		fs.Var(durationFlag{&o.wait}, "wait", "wait up to `DURATION` for another run to finish")
-		fs.Var(durationFlag{&o.confirm}, "confirm", "revert the changes `DURATION` after the run started unless `nets confirm` is run first")
+		fs.Var(durationFlag{d: &o.wait}, "wait", "wait up to `DURATION` for another run to finish")
+		fs.Var(durationFlag{d: &o.confirm, positive: true}, "confirm", "revert the changes `DURATION` after the run started unless `nets confirm` is run first")
 	} else {
 		fs.BoolVar(&o.model, "model", false, "plan against an empty in-memory kernel instead of this machine's live state")
 		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 0 when nothing would change and 3 when changes are pending")
@@ -57,9 +58,15 @@ func (c *cli) cmdPlan(args []string) int { return c.runOrPlan("plan", args) }
 func (c *cli) runOrPlan(cmd string, args []string) int {
 	plan := cmd == "plan"
 	var o runOpts
-	pos, err := parseFlags(o.flags(cmd), args)
+	fs := o.flags(cmd)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return c.flagErr(cmd, err)
+	}
+	if given(fs, "n") {
+		if err := checkNetnsName(o.ns); err != nil {
+			return c.usage(cmd, err)
+		}
 	}
 	switch {
 	case len(pos) == 0:
@@ -126,6 +133,15 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		}
 	}
 
+	// A plan over an interrupted run's journal would be computed on a
+	// half-applied state: refuse, as run does (exit 1), so that a check
+	// mode never reports "no changes" for a box that recover will change.
+	if plan && !o.model {
+		if code, stop := c.planJournalCheck(out); stop {
+			return code
+		}
+	}
+
 	// print, show and exec output: stdout, unless stdout carries JSON.
 	progOut := c.stdout
 	if o.json {
@@ -156,6 +172,12 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 	}
 	if o.wait == 0 {
 		eo.Tx.Wait = -1 // --wait 0: do not wait at all (txn's 0 means its default)
+	}
+	eo.Tx.OnWait = func(pid int) {
+		out.note("%s is in progress; waiting up to %v for it to finish", holder(pid), o.wait)
+	}
+	eo.Tx.OnMoot = func(m txn.MootUndo) {
+		out.note("note: rollback: %s", m)
 	}
 	var deadline time.Time
 	if o.confirm > 0 {
@@ -193,6 +215,7 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 			n, rerr := txn.Recover(k, eo.Tx)
 			if rerr != nil {
 				c.errorf("reverting now failed too: %v", rerr)
+				c.errorf("the journal is kept: run `nets recover`")
 			} else {
 				c.errorf("reverted now instead (%d step(s) undone)", n)
 			}
@@ -201,6 +224,52 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		out.deadline = res.Held.Deadline
 	}
 	return out.done(o.detailed)
+}
+
+// given reports whether the flag name was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// checkNetnsName rejects a -n value that cannot name a namespace (a file
+// name in /run/netns, as for ip netns).
+func checkNetnsName(ns string) error {
+	switch {
+	case ns == "":
+		return errors.New("-n needs a namespace name")
+	case ns == "." || ns == ".." || strings.ContainsAny(ns, "/\x00") || len(ns) > 255:
+		return fmt.Errorf("-n %q: not a namespace name (a file name under /run/netns, as `ip netns list` shows them)", ns)
+	}
+	return nil
+}
+
+// planJournalCheck looks at the journal before a plan of the live state.
+// An interrupted run's journal (or one that cannot be read) stops the
+// plan: exit 1 with the same message run gives. A run in progress or one
+// awaiting confirmation only earns a note: the state is whole, but may
+// change (the run goes on, the confirmation may revert).
+func (c *cli) planJournalCheck(out *output) (int, bool) {
+	info, err := txn.Pending(txn.Options{JournalDir: c.journalDir()})
+	switch {
+	case err != nil:
+		return out.failed(fmt.Errorf("%w; a plan cannot trust the live state: run `nets recover` (or inspect the journal) first", err), nil), true
+	case info == nil:
+		return 0, false
+	case info.Running:
+		out.note("note: %s is in progress: this plan reads the state while it changes", holder(info.PID))
+		return 0, false
+	case info.Held:
+		out.note("note: a run awaiting confirmation until %s holds changes: this plan is against the state with them applied; unless confirmed they revert",
+			info.Deadline.Local().Format(time.TimeOnly))
+		return 0, false
+	}
+	code := out.failed(&txn.JournalError{Info: *info}, nil)
+	if !out.json {
+		out.note("no plan: the live state is half-applied until then, so a plan would not tell what a run will do")
+	}
+	return code, true
 }
 
 // checkNamespace fails when -n names a namespace that does not exist,

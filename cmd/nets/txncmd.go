@@ -57,13 +57,17 @@ func isPermission(err error) bool {
 
 // recoverOpts are the flags of recover and confirm.
 type recoverOpts struct {
-	wait time.Duration
+	wait    time.Duration
+	discard bool // recover only
 }
 
 func (o *recoverOpts) flags(name string) *flag.FlagSet {
 	fs := newFlags(name)
 	o.wait = txn.DefaultWait
-	fs.Var(durationFlag{&o.wait}, "wait", "wait up to `DURATION` for a run in progress to finish")
+	fs.Var(durationFlag{d: &o.wait}, "wait", "wait up to `DURATION` for a run in progress to finish")
+	if name == "recover" {
+		fs.BoolVar(&o.discard, "discard", false, "drop the journal WITHOUT undoing anything, after listing what it would have undone (for an undo step that can never succeed)")
+	}
 	return fs
 }
 
@@ -75,6 +79,24 @@ func (c *cli) txnOptions(wait time.Duration) txn.Options {
 	return txn.Options{JournalDir: c.journalDir(), Wait: wait, Version: versionString()}
 }
 
+// holder names the process holding the lock, as "a run (pid N)".
+func holder(pid int) string {
+	if pid <= 0 {
+		return "a run"
+	}
+	return fmt.Sprintf("a run (pid %d)", pid)
+}
+
+// lockedMsg explains a lock that stayed held for the whole --wait.
+func lockedMsg(cmd string, le *txn.LockedError) string {
+	return fmt.Sprintf("cannot %s: %s is in progress (it holds %s); gave up after waiting %v: let it finish, or give a longer --wait",
+		cmd, holder(le.PID), le.Path, le.Waited)
+}
+
+// cmdRecover is `nets recover [--wait D] [--discard]`. It takes the lock
+// first (waiting up to --wait for a run in progress) and only then reads
+// the journal: a run that was in progress has then either committed (no
+// journal: nothing to recover) or left an interrupted run's journal.
 func (c *cli) cmdRecover(args []string) int {
 	var o recoverOpts
 	pos, err := parseFlags(o.flags("recover"), args)
@@ -85,15 +107,53 @@ func (c *cli) cmdRecover(args []string) int {
 		return c.usage("recover", fmt.Errorf("unexpected argument %q", pos[0]))
 	}
 	opts := c.txnOptions(o.wait)
-	info, err := txn.Pending(opts)
-	if err != nil && info == nil {
-		c.errorf("%v", err)
+	opts.Names, _ = kernel.LoadTableNames(tablesDir)
+	waited := false
+	opts.OnWait = func(pid int) {
+		waited = true
+		c.errorf("%s is in progress; waiting up to %v for it to finish", holder(pid), o.wait)
+	}
+	r, err := txn.OpenRecovery(opts)
+	if err != nil {
+		var le *txn.LockedError
+		switch {
+		case errors.As(err, &le):
+			c.errorf("%s", lockedMsg("recover", le))
+			return exitFail
+		case isPermission(err):
+			// Without access to the journal directory there is nothing
+			// to lock; when there is no journal either, say so.
+			if info, perr := txn.Pending(opts); info == nil && perr == nil {
+				c.errorf("nothing to recover (no journal in %s)", opts.JournalDir)
+				return exitOK
+			}
+			c.errorf("%s", privilegeMsg("recover"))
+			return exitUsage
+		}
+		c.errorf("recover: %v", err)
 		return exitFail
 	}
+	defer r.Close()
+	info := r.Journal()
 	if info == nil {
-		fmt.Fprintln(c.stderr, "nets: nothing to recover (no journal in "+opts.JournalDir+")")
+		if waited {
+			c.errorf("nothing to recover: the run finished and committed (no journal in %s)", opts.JournalDir)
+		} else {
+			c.errorf("nothing to recover (no journal in %s)", opts.JournalDir)
+		}
 		return exitOK
 	}
+	what := "an interrupted run"
+	if info.Held {
+		what = "a run awaiting confirmation"
+	}
+	desc := fmt.Sprintf("%s: recipe %s, pid %d, started %s, %d step(s)",
+		what, orNone(info.Recipe), info.PID, startedString(info), info.Steps)
+
+	if o.discard {
+		return c.discard(r, desc, opts)
+	}
+
 	if !hasNetAdmin() {
 		c.errorf("%s", privilegeMsg("recover"))
 		return exitUsage
@@ -103,24 +163,70 @@ func (c *cli) cmdRecover(args []string) int {
 		return c.kernelErr(err)
 	}
 	defer k.Close()
-	what := "an interrupted run"
-	if info.Held {
-		what = "a run awaiting confirmation"
+	c.errorf("undoing %s", desc)
+	res, err := r.Undo(k)
+	for _, m := range res.Moot {
+		c.errorf("note: %s", m)
 	}
-	fmt.Fprintf(c.stderr, "nets: undoing %s: recipe %s, pid %d, started %s, %d step(s)\n",
-		what, orNone(info.Recipe), info.PID, info.Started.Local().Format(time.DateTime), info.Steps)
-	opts.Names, _ = kernel.LoadTableNames(tablesDir)
-	n, err := txn.Recover(k, opts)
+	moot := len(res.Moot)
 	if err != nil {
 		if isPermission(err) {
 			c.errorf("%s", privilegeMsg("recover"))
 			return exitUsage
 		}
 		c.errorf("recover failed: %v", err)
+		var ue *txn.UndoError
+		if errors.As(err, &ue) {
+			c.errorf("the journal %s is kept: fix the cause and run `nets recover` again, or, if an undo step can never succeed, drop the journal with `nets recover --discard` (it lists what is then left as it is)", ue.Journal)
+		}
 		return exitFail
 	}
-	fmt.Fprintf(c.stderr, "nets: recovered: undid %d step(s); the state from before that run is restored\n", n)
+	switch {
+	case info.Steps == 0:
+		c.errorf("recovered: the run had changed nothing (its journal held no complete step); the journal is removed")
+	case moot > 0:
+		c.errorf("recovered: undid %d step(s), %d of them moot (see the notes above); the state from before that run is restored, except for what was deleted since", res.Undone, moot)
+	default:
+		c.errorf("recovered: undid %d step(s); the state from before that run is restored", res.Undone)
+	}
 	return exitOK
+}
+
+// discard is `nets recover --discard`: list what the journal would undo,
+// then drop it without undoing anything.
+func (c *cli) discard(r *txn.Recovery, desc string, opts txn.Options) int {
+	steps := r.Steps(opts.Names)
+	c.errorf("discarding the journal of %s, WITHOUT undoing it", desc)
+	if len(steps) > 0 {
+		c.errorf("these undo steps are dropped (what the run changed stays as it is now):")
+	}
+	for _, st := range steps {
+		note := ""
+		if st.Undone {
+			note = "  # undone already"
+		}
+		for _, w := range st.Inverse {
+			fmt.Fprintf(c.stderr, "  step %d: %s%s\n", st.Step, w, note)
+		}
+	}
+	if err := r.Discard(); err != nil {
+		if isPermission(err) {
+			c.errorf("%s", privilegeMsg("recover"))
+			return exitUsage
+		}
+		c.errorf("discard failed: %v", err)
+		return exitFail
+	}
+	c.errorf("discarded: %s is removed; nothing was undone", opts.JournalDir+"/journal")
+	return exitOK
+}
+
+// startedString renders when a journaled run started, in local time.
+func startedString(info *txn.JournalInfo) string {
+	if info.Started.IsZero() {
+		return "unknown"
+	}
+	return info.Started.Local().Format(time.DateTime)
 }
 
 func orNone(s string) string {
@@ -228,6 +334,10 @@ func (c *cli) cmdWaiter(args []string) int {
 	switch {
 	case err != nil:
 		logf("run %s: revert failed: %v", *id, err)
+		var ue *txn.UndoError
+		if errors.As(err, &ue) {
+			logf("run %s: the journal %s is kept: run `nets recover` (or `nets recover --discard`)", *id, ue.Journal)
+		}
 		return exitFail
 	case reverted:
 		logf("run %s: not confirmed in time: reverted (%d step(s) undone)", *id, n)
