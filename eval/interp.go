@@ -43,7 +43,8 @@ type evaluator struct {
 
 	batch pending // route and neighbour wants not yet ensured (batch.go)
 
-	keys keyFiles // key files to write at commit (keyfiles.go)
+	keys     keyFiles // key files to write at commit (keyfiles.go)
+	declared []string // table names this run declared, for hints
 
 	// Plan only: the live kernel and the namespaces copied from it.
 	live   kernel.Kernel

@@ -435,8 +435,9 @@ func (e *evaluator) tableID(a *args, field string) (uint32, bool, error) {
 	}
 	id, found := e.names.ID(ref.Name)
 	if !found {
+		known := append([]string{"main", "local", "default"}, e.declared...)
 		return 0, false, lang.Diagnostic{Pos: posOf(a.node(field)), End: endOf(a.node(field)),
-			Msg: fmt.Sprintf("unknown table %q", ref.Name), Hint: "name it first with `table ID name " + ref.Name + "`"}
+			Msg: fmt.Sprintf("unknown table %q", ref.Name), Hint: lang.TableHint(ref.Name, known)}
 	}
 	return id, true, nil
 }
@@ -574,6 +575,7 @@ func (e *evaluator) tableStmt(s *lang.NetStmt, a *args) error {
 		if err := e.names.Add(ref.ID, name); err != nil {
 			return errAt(a.node("name"), err)
 		}
+		e.declared = append(e.declared, name)
 	}
 	id, _, err := e.tableID(a, "table")
 	if err != nil {

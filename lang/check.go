@@ -121,6 +121,7 @@ type checker struct {
 	opts      CheckOptions
 	diags     Diagnostics
 	tables    map[string]uint32 // declared table names
+	later     map[string]int    // table names the file declares, with their line (for hints)
 	including []string          // include chain (cleaned paths)
 }
 
@@ -151,6 +152,7 @@ func Check(f *File, opts CheckOptions) Diagnostics {
 	if f.Filename != "" {
 		c.including = []string{filepath.Clean(f.Filename)}
 	}
+	c.later = declaredTables(f)
 	c.stmts(f.Stmts, newScope(sc))
 	c.diags.Sort()
 	return c.diags
@@ -373,10 +375,18 @@ func (c *checker) tableRef(a Arg, decl bool) {
 	for n := range c.opts.Tables {
 		known = append(known, n)
 	}
-	sort.Strings(known)
-	hint := didYouMean(ref.Name, known)
-	if hint == "" {
-		hint = "name it first with `table ID name " + ref.Name + "`"
+	hint := TableHint(ref.Name, known)
+	if line, ok := c.later[ref.Name]; ok {
+		hint = fmt.Sprintf("it is named on line %d, after this use: move `table ID name %s` before it", line, ref.Name)
+	} else if closest(ref.Name, known) == "" {
+		var later []string
+		for n := range c.later {
+			later = append(later, n)
+		}
+		sort.Strings(later)
+		if best := closest(ref.Name, later); best != "" {
+			hint = fmt.Sprintf("did you mean `%s`? (named on line %d, after this use)", best, c.later[best])
+		}
 	}
 	c.errf(a, hint, "unknown table %q", ref.Name)
 }
@@ -474,7 +484,7 @@ func (c *checker) expr(e Expr, sc *scope) {
 		c.expr(e.X, sc)
 		if e.Op == "-" {
 			if t, ok := literalShape(e.X); ok && t != TInt {
-				c.errf(e, "", "cannot negate a %s", t)
+				c.errf(e, "", "cannot negate %s", withArticle(TypeName(t)))
 			}
 		}
 	case *Index:
@@ -483,7 +493,7 @@ func (c *checker) expr(e Expr, sc *scope) {
 	case *Selector:
 		c.expr(e.X, sc)
 		if t, ok := literalShape(e.X); ok && e.Field != nil {
-			c.errf(e.Field, bareVarHint(e.X, sc), "a %s has no field %s (only records have fields)", TypeName(t), e.Field.Name)
+			c.errf(e.Field, bareVarHint(e.X, sc), "%s has no field %s (only records have fields)", withArticle(TypeName(t)), e.Field.Name)
 		}
 	case *Paren:
 		c.expr(e.X, sc)

@@ -1,6 +1,46 @@
 package lang
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
+
+// TableHint is the hint of an "unknown table" error (the checker's and
+// the evaluator's): `did you mean "gaming"?` when a known name is close,
+// else how to name the table.
+func TableHint(name string, known []string) string {
+	known = append([]string(nil), known...)
+	sort.Strings(known)
+	if h := didYouMean(name, known); h != "" {
+		return h
+	}
+	return "name it first with `table ID name " + name + "`"
+}
+
+// declaredTables returns the table names f's own `table N name X`
+// statements declare (literal ones), with the line of the first.
+func declaredTables(f *File) map[string]int {
+	m := map[string]int{}
+	Inspect(f, func(n Node) bool {
+		s, ok := n.(*NetStmt)
+		if !ok || s.Verb != "table" || s.Del {
+			return true
+		}
+		d, _ := Decode(s)
+		if d == nil {
+			return true
+		}
+		if v := d.Value("name"); v != nil {
+			if name, ok := literalText(v); ok && name != "" {
+				if _, seen := m[name]; !seen {
+					m[name] = s.Pos.Line
+				}
+			}
+		}
+		return true
+	})
+	return m
+}
 
 // didYouMean returns `did you mean "x"?` for the candidate closest to s by
 // edit distance, or "" when none is close enough.

@@ -1,5 +1,7 @@
 package lang
 
+import "strings"
+
 // ArithType is the one table of the arithmetic operators' typing: the
 // type of `X op Y` for op one of + - * / when X and Y have the types x
 // and y, and false when the operator does not apply to them. Types are
@@ -53,4 +55,25 @@ func TypeName(t WordType) string {
 		return "duration"
 	}
 	return ""
+}
+
+// withArticle returns noun with "a" or "an" before it, as it is said:
+// "an IP prefix", "an int", "an unreachable route", but "a uid range",
+// "a MAC address".
+func withArticle(noun string) string {
+	if noun == "" {
+		return noun
+	}
+	l := strings.ToLower(noun)
+	an := strings.ContainsRune("aeiou", rune(l[0]))
+	switch {
+	case strings.HasPrefix(l, "uid"), strings.HasPrefix(l, "uni"), strings.HasPrefix(l, "use"):
+		an = false // "you-"
+	case strings.HasPrefix(noun, "IP"):
+		an = true // "eye-pee"
+	}
+	if an {
+		return "an " + noun
+	}
+	return "a " + noun
 }

@@ -393,7 +393,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			if sc.Kinds != nil && kind == "" && kindOption(sc, kw) {
 				errf(a, "", "%s needs `type KIND` first", kw)
 			} else if sc.Kinds != nil && kindOption(sc, kw) {
-				errf(a, "", "%s is not an option of a %s link", kw, d.Kind)
+				errf(a, "", "%s is not an option of %s link", kw, withArticle(d.Kind))
 			} else {
 				errf(a, didYouMean(kw, optionNames(sc, kind)), "unknown %s option %q", sc.Verb, kw)
 			}
@@ -409,7 +409,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		f := &Field{Param: p, Name: name, Key: a.(*Word)}
 		if !p.Flag {
 			if i+1 >= len(args) {
-				errf(a, "", "%s needs a value (a %s)", kw, p.Type)
+				errf(a, "", "%s needs a value (%s)", kw, withArticle(p.Type.String()))
 				continue
 			}
 			i++
@@ -544,7 +544,7 @@ func checkRoute(d *Decoded) Diagnostics {
 	var ds Diagnostics
 	for _, n := range []string{"via", "dev", "src", "onlink"} {
 		if f := d.Get(n); f != nil {
-			ds = append(ds, Diagnostic{Pos: f.Key.Pos, End: f.Key.EndPos, Msg: fmt.Sprintf("a %s route has no %s", t, n)})
+			ds = append(ds, Diagnostic{Pos: f.Key.Pos, End: f.Key.EndPos, Msg: fmt.Sprintf("%s route has no %s", withArticle(t), n)})
 		}
 	}
 	return ds
@@ -699,7 +699,7 @@ func positionalNoun(p *Param) string {
 	case "name":
 		return "name"
 	}
-	return p.Name + " (a " + p.Type.String() + ")"
+	return p.Name + " (" + withArticle(p.Type.String()) + ")"
 }
 
 func contains(l []string, s string) bool {

@@ -246,7 +246,7 @@ func (p *Param) Parse(text string) (any, error) {
 		if noun == "" {
 			noun = p.Name
 		}
-		msg := fmt.Sprintf("%q is not a %s (one of %s)", text, noun, strings.Join(p.Enum, ", "))
+		msg := fmt.Sprintf("%q is not %s (one of %s)", text, withArticle(noun), strings.Join(p.Enum, ", "))
 		return nil, hinted{msg: msg, hint: didYouMean(text, p.Enum)}
 	case TProto:
 		return parseNamedByte(text, routeProtos, "a route protocol (a number 0-255 or a name like static, kernel, boot)")
