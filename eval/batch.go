@@ -41,10 +41,40 @@ import (
 const batchMax = 1 << 13
 
 // pending holds the queued wants and, at the same index, the statement
-// that asked for each.
+// that asked for each; and the decode memo (see decode), which lives
+// here because it too only serves repeated network statements.
 type pending struct {
 	ws    []kernel.Want
 	nodes []lang.Node
+	memo  map[*lang.NetStmt]decodedStmt
+}
+
+// decodedStmt is lang.Decode's result for one statement.
+type decodedStmt struct {
+	d  *lang.Decoded
+	ds lang.Diagnostics
+}
+
+// memoMax bounds the decode memo: a loop body's statements stay in it,
+// while a recipe of 100k distinct statements does not fill memory with
+// their decodings.
+const memoMax = 1024
+
+// decode is lang.Decode(s), remembered: a statement in a loop body or a
+// recipe function runs many times, and its decoding (schema lookup,
+// keyword matching, literal checks) depends only on the statement's
+// text, not on the values it is evaluated with. The evaluator only reads
+// the Decoded.
+func (e *evaluator) decode(s *lang.NetStmt) (*lang.Decoded, lang.Diagnostics) {
+	if r, ok := e.batch.memo[s]; ok {
+		return r.d, r.ds
+	}
+	d, ds := lang.Decode(s)
+	if e.batch.memo == nil || len(e.batch.memo) >= memoMax {
+		e.batch.memo = make(map[*lang.NetStmt]decodedStmt, 64)
+	}
+	e.batch.memo[s] = decodedStmt{d, ds}
+	return d, ds
 }
 
 // batchable reports whether w may wait in the queue: the wants EnsureBatch
@@ -70,7 +100,7 @@ func batchBarrier(s lang.Stmt) bool {
 // queue adds w (for statement n) to the batch, flushing when it is full.
 func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
 	if e.batch.ws == nil {
-		e.batch = pending{ws: make([]kernel.Want, 0, 256), nodes: make([]lang.Node, 0, 256)}
+		e.batch.ws, e.batch.nodes = make([]kernel.Want, 0, 256), make([]lang.Node, 0, 256)
 	}
 	e.batch.ws = append(e.batch.ws, w)
 	e.batch.nodes = append(e.batch.nodes, n)
@@ -92,9 +122,9 @@ func (e *evaluator) flush() error {
 	// reference to them (steps hold copies of the wants).
 	defer func() {
 		clear(b.nodes)
-		e.batch = pending{ws: b.ws[:0], nodes: b.nodes[:0]}
+		e.batch = pending{ws: b.ws[:0], nodes: b.nodes[:0], memo: e.batch.memo}
 	}()
-	e.batch = pending{}
+	e.batch = pending{memo: b.memo}
 	steps, err := e.tx.EnsureBatch(b.ws)
 	for _, s := range steps {
 		for _, c := range s.Changes {

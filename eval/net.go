@@ -51,7 +51,7 @@ func (a *args) node(name string) lang.Node {
 // against the statement's schema, converts them, builds the kernel.Want
 // and ensures it through the transaction.
 func (e *evaluator) netStmt(s *lang.NetStmt, sc *scope) error {
-	d, ds := lang.Decode(s)
+	d, ds := e.decode(s) // lang.Decode, remembered (batch.go)
 	if len(ds) > 0 {
 		return ds[0]
 	}
