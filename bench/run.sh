@@ -6,7 +6,9 @@
 # In one run, in a fresh network namespace (the script re-executes itself under
 # `unshare --net --mount --propagation private`, with private tmpfs on /run/nets,
 # /run/netns and /run/wireguard, so nothing reaches the host's network or journal),
-# for each N and each repetition it times, on N blackhole /24 routes in table 100:
+# for each N and each repetition it times, on N blackhole /24 routes in table 100, with the
+# nets recipe written two ways ("lines": one statement per route, as a generated recipe
+# would be; "loop": a for loop over range(N) with subnet()):
 #   ip add      ip -batch adding them
 #   ip del      ip -batch deleting them
 #   nets add    nets run of the recipe adding them (transactional, journaled)
@@ -67,15 +69,19 @@ maxcol() { awk -v c="$2" 'BEGIN{m=0} $c>m{m=$c} END{print m}' "$1"; }
 echo "# nets bulk benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $reps repetitions, medians"
 echo "# nets $("$nets" version 2>/dev/null | head -1), $(ip -V)"
 echo
-printf '| N | ip add s | nets add s | nets/ip add | nets add routes/s | ip del s | rollback s | rollback/ip del | plan s (no change) | peak RSS MB add / plan / fail | CPU s add (user+sys) |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| N | recipe | ip add s | nets add s | nets/ip add | nets add routes/s | ip del s | rollback s | rollback/ip del | plan s (no change) | peak RSS MB add / plan / fail | CPU s add (user+sys) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 
 for n in "$@"; do
 	rm -f "$work"/res.*
-	awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "route blackhole %d.%d.%d.0/24 table 100\n", 10 + int(i / 65536), int(i / 256) % 256, i % 256 }' >"$work/add.nets"
-	{ cat "$work/add.nets"; echo 'fail "bench: roll back"'; } >"$work/fail.nets"
-	sed 's/^route blackhole/route add blackhole/' "$work/add.nets" >"$work/ipadd.batch"
-	sed 's/^route blackhole/route del/' "$work/add.nets" >"$work/ipdel.batch"
+	# The same N routes written out one per line ("lines"), and made by a loop ("loop").
+	awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "route blackhole %d.%d.%d.0/24 table 100\n", 10 + int(i / 65536), int(i / 256) % 256, i % 256 }' >"$work/lines.nets"
+	printf 'for i in range(%d) <\n    route blackhole subnet(10.0.0.0/7, 17, $i) table 100\n>\n' "$n" >"$work/loop.nets"
+	for form in lines loop; do
+		{ cat "$work/$form.nets"; echo 'fail "bench: roll back"'; } >"$work/$form-fail.nets"
+	done
+	sed 's/^route blackhole/route add blackhole/' "$work/lines.nets" >"$work/ipadd.batch"
+	sed 's/^route blackhole/route del/' "$work/lines.nets" >"$work/ipdel.batch"
 
 	for rep in $(seq "$reps"); do
 		run ipadd ip -batch "$work/ipadd.batch"
@@ -83,36 +89,44 @@ for n in "$@"; do
 		run ipdel ip -batch "$work/ipdel.batch"
 		[ "$(lastexit ipdel)" = 0 ] && [ "$(count)" = 0 ] || die "ip -batch del failed: $(cat "$work/err")"
 
-		run netsadd "$nets" run "$work/add.nets"
-		[ "$(lastexit netsadd)" = 0 ] && [ "$(count)" = "$n" ] || die "nets run failed: $(cat "$work/err")"
+		for form in lines loop; do
+			run "add-$form" "$nets" run "$work/$form.nets"
+			[ "$(lastexit "add-$form")" = 0 ] && [ "$(count)" = "$n" ] || die "nets run $form.nets failed: $(cat "$work/err")"
 
-		run plan "$nets" plan --detailed-exitcode "$work/add.nets"
-		[ "$(lastexit plan)" = 0 ] || die "nets plan against the loaded table did not report no change (exit $(lastexit plan)): $(head -3 "$work/out") $(cat "$work/err")"
-		! grep -q '^[+~-] ' "$work/out" || die "nets plan printed changes: $(grep -m3 '^[+~-] ' "$work/out")"
+			run "plan-$form" "$nets" plan --detailed-exitcode "$work/$form.nets"
+			[ "$(lastexit "plan-$form")" = 0 ] || die "nets plan $form.nets against the loaded table did not report no change (exit $(lastexit "plan-$form")): $(head -3 "$work/out") $(cat "$work/err")"
+			! grep -q '^[+~-] ' "$work/out" || die "nets plan printed changes: $(grep -m3 '^[+~-] ' "$work/out")"
 
-		ip -batch "$work/ipdel.batch"
-		[ "$(count)" = 0 ] || die "cleanup failed"
+			ip -batch "$work/ipdel.batch"
+			[ "$(count)" = 0 ] || die "cleanup failed"
 
-		run -pipe netsfail "$nets" run "$work/fail.nets"
-		[ "$(lastexit netsfail)" = 1 ] || die "the failing recipe exited $(lastexit netsfail): $(cat "$work/err")"
-		grep -q "rolled back: $n changes undone" "$work/err" || die "the failing run did not roll back $n changes: $(tail -3 "$work/err")"
-		[ "$(count)" = 0 ] || die "rollback left $(count) routes"
-		[ ! -e /run/nets/journal ] || die "rollback left a journal"
+			run -pipe "fail-$form" "$nets" run "$work/$form-fail.nets"
+			[ "$(lastexit "fail-$form")" = 1 ] || die "the failing recipe exited $(lastexit "fail-$form"): $(cat "$work/err")"
+			grep -q "rolled back: $n changes undone" "$work/err" || die "the failing run did not roll back $n changes: $(tail -3 "$work/err")"
+			[ "$(count)" = 0 ] || die "rollback left $(count) routes"
+			[ ! -e /run/nets/journal ] || die "rollback left a journal"
+		done
 	done
 
 	ipadd=$(median "$work/res.ipadd" 1)
 	ipdel=$(median "$work/res.ipdel" 1)
-	add=$(median "$work/res.netsadd" 1)
-	plan=$(median "$work/res.plan" 1)
-	awk '{print $1 - $6}' "$work/res.netsfail" >"$work/res.rollback"
-	rb=$(median "$work/res.rollback" 1)
-	addcpu=$(awk '{print $2+$3}' "$work/res.netsadd" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	awk -v n="$n" -v ipadd="$ipadd" -v ipdel="$ipdel" -v add="$add" -v plan="$plan" -v rb="$rb" -v cpu="$addcpu" \
-		-v rssadd="$(maxcol "$work/res.netsadd" 4)" -v rssplan="$(maxcol "$work/res.plan" 4)" -v rssfail="$(maxcol "$work/res.netsfail" 4)" \
-		'BEGIN { printf "| %d | %.3f | %.3f | **%.2f** | %.0f | %.3f | %.3f | **%.2f** | **%.3f** | %.0f / %.0f / %.0f | %.2f |\n",
-			n, ipadd, add, add / ipadd, n / add, ipdel, rb, rb / ipdel, plan, rssadd / 1024, rssplan / 1024, rssfail / 1024, cpu }'
+	for form in lines loop; do
+		add=$(median "$work/res.add-$form" 1)
+		plan=$(median "$work/res.plan-$form" 1)
+		awk '{print $1 - $6}' "$work/res.fail-$form" >"$work/res.rollback-$form"
+		rb=$(median "$work/res.rollback-$form" 1)
+		awk '{print $2 + $3}' "$work/res.add-$form" >"$work/res.cpu-$form"
+		cpu=$(median "$work/res.cpu-$form" 1)
+		awk -v n="$n" -v form="$form" -v ipadd="$ipadd" -v ipdel="$ipdel" -v add="$add" -v plan="$plan" -v rb="$rb" -v cpu="$cpu" \
+			-v rssadd="$(maxcol "$work/res.add-$form" 4)" -v rssplan="$(maxcol "$work/res.plan-$form" 4)" -v rssfail="$(maxcol "$work/res.fail-$form" 4)" \
+			'BEGIN { printf "| %d | %s | %.3f | %.3f | **%.2f** | %.0f | %.3f | %.3f | **%.2f** | **%.3f** | %.0f / %.0f / %.0f | %.2f |\n",
+				n, form, ipadd, add, add / ipadd, n / add, ipdel, rb, rb / ipdel, plan, rssadd / 1024, rssplan / 1024, rssfail / 1024, cpu }'
+	done
 	if [ -n "${NETS_BENCH_RAW:-}" ]; then
-		for f in ipadd ipdel netsadd plan netsfail; do echo "# raw $n $f (wall user sys maxrss_kb exit last_stdout):"; sed 's/^/#   /' "$work/res.$f"; done
+		for f in ipadd ipdel add-lines plan-lines fail-lines add-loop plan-loop fail-loop; do
+			echo "# raw $n $f (wall user sys maxrss_kb exit last_stdout):"
+			sed 's/^/#   /' "$work/res.$f"
+		done
 	fi
 done
 echo
