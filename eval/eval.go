@@ -324,6 +324,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 	res.NS = e.ns
 	if sess != nil && !plan {
 		sess.ns = e.ns
+		sess.declared = append(sess.declared, e.declared...)
 	}
 	res.Changed = len(res.Changes) > 0
 	if evalErr != nil {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -27,4 +28,34 @@ func TestUnknownTableHint(t *testing.T) {
 			t.Errorf("%q: error %v, hint %q, want %q", src, err, d.Hint, hint)
 		}
 	}
+}
+
+// TestSessionTableHint: a table named in an earlier recipe of a session
+// is a did-you-mean candidate when a later one misspells it (the REPL).
+func TestSessionTableHint(t *testing.T) {
+	var out bytes.Buffer
+	s, err := NewSession(testOptions(t, kernel.NewModel(), &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := lang.Parse("<input 1>", []byte("table 100 name gaming\n"))
+	if _, err := s.Run(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := lang.Parse("<input 2>", []byte("rule fwmark 1 lookup gamming\n"))
+	ds := s.Check(g)
+	if len(ds) != 1 || ds[0].Hint != "did you mean `gaming`?" {
+		t.Errorf("check: %v (hint %q)", ds, hintOf(ds))
+	}
+	h, _ := lang.Parse("<input 3>", []byte("rule fwmark 1 lookup gaming\n"))
+	if ds := s.Check(h); len(ds) != 0 {
+		t.Errorf("check of the declared name: %v", ds)
+	}
+}
+
+func hintOf(ds lang.Diagnostics) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	return ds[0].Hint
 }

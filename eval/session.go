@@ -50,9 +50,20 @@ func Check(f *lang.File, o Options) lang.Diagnostics {
 }
 
 func check(f *lang.File, o Options, vars []string, funcs map[string]lang.Arity) lang.Diagnostics {
+	return checkWith(f, o, vars, funcs, nil)
+}
+
+// checkWith checks f; declared are table names known by name (declared
+// earlier in a session) that the checker sees besides those f uses.
+func checkWith(f *lang.File, o Options, vars []string, funcs map[string]lang.Arity, declared []string) lang.Diagnostics {
 	co := lang.CheckOptions{Vars: vars, ReadFile: o.readFile, Builtins: funcs}
 	if names, err := tableNames(o); err == nil {
 		co.Tables = usedTables(f, o, names)
+		for _, n := range declared {
+			if id, ok := names.ID(n); ok {
+				co.Tables[n] = id
+			}
+		}
 	}
 	return lang.Check(f, co)
 }
@@ -105,6 +116,9 @@ type Session struct {
 	scope *scope
 	names *kernel.TableNames
 	ns    string
+	// declared are the table names earlier recipes declared, for the
+	// checker (its did-you-mean on an unknown table).
+	declared []string
 }
 
 // NewSession starts a session with o (o.Vars and o.NS are its initial
@@ -141,7 +155,9 @@ func (s *Session) Plan(ctx context.Context, f *lang.File) (*Result, error) {
 // variables. A `let` of a name an earlier recipe defined is reported,
 // as it would be within one recipe.
 func (s *Session) Check(f *lang.File) lang.Diagnostics {
-	return check(f, s.o, s.Vars(), s.funcs())
+	o := s.o
+	o.Tables = s.names
+	return checkWith(f, o, s.Vars(), s.funcs(), s.declared)
 }
 
 // funcs returns the builtins plus the session's recipe functions, with

@@ -105,7 +105,7 @@ type REPL struct {
 	txBegan string  // the input name of its `begin`, for messages
 
 	n       int               // inputs evaluated so far
-	sources map[string][]byte // input name ("repl:N") → text, for diagnostics
+	sources map[string][]byte // input name ("<input N>") → text, for diagnostics
 	pending []string          // lines of an unfinished statement
 	history []string          // entries handed to the history
 	failed  int               // inputs that failed (for a non-interactive exit status)
@@ -319,7 +319,7 @@ func (r *REPL) Eval(src string) (exit bool) {
 }
 
 func (r *REPL) eval(src string) (exit bool) {
-	r.n++ // every input has a number: repl:N names it in messages
+	r.n++ // every input has a number: <input N> names it in messages
 	word, rest := splitWord(src)
 	switch word {
 	case "exit", "quit":
@@ -380,7 +380,10 @@ func splitWord(src string) (word, rest string) {
 // exec parses, checks and runs (or plans) src. shown is the text
 // diagnostics display (src with `plan` blanked out is shown as typed).
 func (r *REPL) exec(src, shown string, plan bool) {
-	name := fmt.Sprintf("repl:%d", r.n)
+	// Diagnostics read "<input 14>:1:24: ...": the input's number, then
+	// line and column within it. A name without a colon, so that it is
+	// not read as a line number ("repl:14:1:24" was).
+	name := inputName(r.n)
 	r.sources[name] = []byte(shown)
 	f, shift, err := parseInput(name, src)
 	if err != nil {
@@ -468,6 +471,9 @@ func (r *REPL) exec(src, shown string, plan bool) {
 		r.note("no changes")
 	}
 }
+
+// inputName names input n in diagnostics: "<input 14>".
+func inputName(n int) string { return fmt.Sprintf("<input %d>", n) }
 
 // recordTables remembers the literal `table ID name NAME` declarations
 // of f: for completion, and for the static check of later inputs. The
@@ -595,7 +601,7 @@ func (r *REPL) begin() {
 		return
 	}
 	r.tx = tx
-	r.txBegan = fmt.Sprintf("repl:%d", r.n)
+	r.txBegan = fmt.Sprintf("input %d", r.n)
 	msg := "transaction open until commit or rollback: statements apply as you enter them"
 	if !r.cfg.Tx.NoJournal {
 		msg += " (other nets runs wait)"

@@ -161,31 +161,31 @@ assert ($n > 3), "need more"
 print $n
 `, `
 nets[host]> route 10.0.0.300/8 dev lo
-repl:1:1:7: "10.0.0.300" is not an IP address
+<input 1>:1:7: "10.0.0.300" is not an IP address
  1 | route 10.0.0.300/8 dev lo
    |       ^~~~~~~~~~~~
 nets[host]> lnik a up
-repl:2:1:1: unknown statement "lnik"
+<input 2>:1:1: unknown statement "lnik"
  1 | lnik a up
    | ^~~~
    = hint: did you mean `+"`link`"+`?
 nets[host]> $nope + 1
-repl:3:1:1: undefined variable $nope
+<input 3>:1:1: undefined variable $nope
  1 | $nope + 1
    | ^~~~~
 nets[host]> link v0 type veth peer v1
 + link v0 type veth peer v1
 nets[host]> link v0 master nothere
-repl:5:1:1: set link v0: no such device
+<input 5>:1:1: set link v0: no such device
  1 | link v0 master nothere
    | ^~~~~~~~~~~~~~~~~~~~~~
 nets[host]> fail "boom"
-repl:6:1:1: boom
+<input 6>:1:1: boom
  1 | fail "boom"
    | ^~~~~~~~~~~
 nets[host]> let n = 2
 nets[host]> assert ($n > 3), "need more"
-repl:8:1:1: assertion failed: need more
+<input 8>:1:1: assertion failed: need more
  1 | assert ($n > 3), "need more"
    | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~
 nets[host]> print $n
@@ -205,7 +205,7 @@ func TestFailedStatementRollsBack(t *testing.T) {
 link a type bridge; link b type bridge; link br0 mtu 1400; fail "stop"
 `, false)
 	got := s.out.String()
-	for _, want := range []string{"+ link a type bridge", "~ link br0 mtu 1500 -> 1400", `repl:2:1:60: stop`, "# rolled back: 3 changes undone"} {
+	for _, want := range []string{"+ link a type bridge", "~ link br0 mtu 1500 -> 1400", `<input 2>:1:60: stop`, "# rolled back: 3 changes undone"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, got)
 		}
@@ -270,7 +270,7 @@ link lo
 link keep type bridge mtu 1400
 link t1 type bridge
 nets[host]*> begin
-nets: a transaction is already open (begin at repl:3): commit or rollback first
+nets: a transaction is already open (begin at input 3): commit or rollback first
 nets[host]*> rollback
 # rolled back: 4 changes undone
 nets[host]> show links
@@ -333,16 +333,16 @@ nets[host]> begin
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> link a mtu 99999
-repl:3:1:12: 99999 is out of range (68 to 65535)
+<input 3>:1:12: 99999 is out of range (68 to 65535)
  1 | link a mtu 99999
    |            ^~~~~
 nets[host]*> link b type bridge
 + link b type bridge
 nets[host]*> link b master nothere
-repl:5:1:1: set link b: no such device
+<input 5>:1:1: set link b: no such device
  1 | link b master nothere
    | ^~~~~~~~~~~~~~~~~~~~~
-# the transaction (begin at repl:1) is rolled back: 2 changes undone
+# the transaction (begin at input 1) is rolled back: 2 changes undone
 nets[host]> show links
 link lo
 nets[host]> ^D
@@ -375,7 +375,7 @@ nets[host]> in netns x <
 ..........>   link a type bridge
 ..........>   link a mtu 99999
 ..........> >
-repl:2:3:14: 99999 is out of range (68 to 65535)
+<input 2>:3:14: 99999 is out of range (68 to 65535)
  3 |   link a mtu 99999
    |              ^~~~~
 nets[host]> def mk($n) <
@@ -384,7 +384,7 @@ nets[host]> def mk($n) <
 ..........> >
 nets[host]> mk(b0)
 + link b0 type bridge
-repl:3:3:3: set link b0: no such device
+<input 3>:3:3: set link b0: no such device
  3 |   link $n master nothere
    |   ^~~~~~~~~~~~~~~~~~~~~~
 # rolled back: 1 change undone
@@ -424,7 +424,7 @@ nets[host]> host(10.0.0.0/24, 5)
 nets[host]> 10.1.0.0/16
 10.1.0.0/16
 nets[host]> $missing
-repl:8:1:1: undefined variable $missing
+<input 8>:1:1: undefined variable $missing
  1 | $missing
    | ^~~~~~~~
 nets[host]> link br0 type bridge
@@ -453,7 +453,7 @@ in netns host
 show links
 `, `
 nets[host]> in netns gaming
-repl:1:1:10: namespace "gaming" does not exist
+<input 1>:1:10: namespace "gaming" does not exist
  1 | in netns gaming
    |          ^~~~~~
    = hint: create it first with `+"`netns gaming`"+`
@@ -489,7 +489,7 @@ y
 `, true)
 	got := s.out.String()
 	for _, want := range []string{
-		"nets[host]*> exit\na transaction is open (begin at repl:1, 1 change): roll it back and leave? [y/N] n\n# still in the transaction",
+		"nets[host]*> exit\na transaction is open (begin at input 1, 1 change): roll it back and leave? [y/N] n\n# still in the transaction",
 		"nets[host]*> link b type bridge\n+ link b type bridge\n",
 		"roll it back and leave? [y/N] y\n# rolled back: 2 changes undone\n",
 	} {
@@ -515,7 +515,7 @@ nets[host]> begin
 nets[host]*> link a type bridge
 + link a type bridge
 nets[host]*> ^D
-# end of input with a transaction open (begin at repl:1): rolling it back
+# end of input with a transaction open (begin at input 1): rolling it back
 # rolled back: 1 change undone
 `)
 	if after := s.dump(""); after != before {
@@ -655,4 +655,29 @@ func TestInterruptedStatementRollsBack(t *testing.T) {
 	if after := s.dump(""); after != before {
 		t.Errorf("state changed:\n%s", after)
 	}
+}
+
+// Diagnostics name the input as <input N> (no colon that reads as a line
+// number), a table named in an earlier input is suggested for a
+// misspelling, and a key literal in an echoed line is masked.
+func TestInputNamesHintsAndKeys(t *testing.T) {
+	s := newSession(t)
+	s.expect(`
+table 100 name gaming
+rule fwmark 0x2 lookup gamming
+wireguard wgx < private-key "EDISD57qKL3gXq7gy4A45r3wIVTOIraBgDRVQG56Ek8=" >
+`, `
+nets[host]> table 100 name gaming
+nets[host]> rule fwmark 0x2 lookup gamming
+<input 2>:1:24: unknown table "gamming"
+ 1 | rule fwmark 0x2 lookup gamming
+   |                        ^~~~~~~
+   = hint: did you mean `+"`gaming`"+`?
+nets[host]> wireguard wgx < private-key "EDISD57qKL3gXq7gy4A45r3wIVTOIraBgDRVQG56Ek8=" >
+<input 3>:1:1: wireguard wgx: no such device
+ 1 | wireguard wgx < private-key "(key)                                       " >
+   | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+   = link "wgx" does not exist
+nets[host]> ^D
+`)
 }
