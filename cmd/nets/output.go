@@ -246,6 +246,12 @@ func (o *output) done(detailed bool) int {
 			o.note("nothing to do (0 changes)")
 		case o.model:
 			o.note("%d change%s applied to the in-memory model (this machine was not changed)", n, plural)
+		case !o.deadline.IsZero() && !time.Now().Before(o.deadline):
+			// The window counts from the start of the run (so that a
+			// run that cuts you off mid-way still reverts in time); a
+			// run longer than the window is reverted at once.
+			o.note("%d change%s applied, but the --confirm window ended at %s, during the run: they are being reverted now (give a longer --confirm)",
+				n, plural, o.deadline.Local().Format(time.TimeOnly))
 		case !o.deadline.IsZero():
 			o.note("%d change%s applied; they revert at %s unless you run `nets confirm`",
 				n, plural, o.deadline.Local().Format(time.TimeOnly))

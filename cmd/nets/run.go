@@ -203,6 +203,13 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 			}
 			return out.permission(fmt.Sprintf("`nets run` cannot write its journal: %v: run it as root (e.g. with sudo)", firstLine(err)))
 		}
+		if plan && (errors.Is(err, kernel.ErrPerm) || errors.Is(err, syscall.EPERM)) {
+			// Reading the live state of a named namespace (setns) needs
+			// privileges a plan of the host namespace alone does not; a
+			// run (as root) would not fail there, so this is not the
+			// recipe's failure. (EACCES, e.g. an unreadable key file, is.)
+			return out.permission("`nets plan` needs CAP_NET_ADMIN to read the live state of named namespaces: run it as root (e.g. with sudo), or plan with --model")
+		}
 		if ctx.Err() != nil {
 			out.interrupted = true
 		}
@@ -253,6 +260,10 @@ func checkNetnsName(ns string) error {
 func (c *cli) planJournalCheck(out *output) (int, bool) {
 	info, err := txn.Pending(txn.Options{JournalDir: c.journalDir()})
 	switch {
+	case isPermission(err):
+		// Not root: the journal directory (0700) cannot be read, as
+		// much else a plan does not need. run would see it.
+		return 0, false
 	case err != nil:
 		return out.failed(fmt.Errorf("%w; a plan cannot trust the live state: run `nets recover` (or inspect the journal) first", err), nil), true
 	case info == nil:

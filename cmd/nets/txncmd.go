@@ -292,7 +292,7 @@ const waiterLog = "confirm-waiter.log"
 // the waiter log. It inherits this process's network namespace, which is
 // what the journal's namespaces are relative to.
 func (c *cli) startWaiter(dir, id string) error {
-	logf, err := os.OpenFile(filepath.Join(dir, waiterLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(filepath.Join(dir, waiterLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,13 @@
 //
 // # Files (in Options.JournalDir, default /run/nets, created 0700)
 //
+// The directory must belong to the effective uid (else every function
+// that locks refuses); one of ours that others may write to (a fresh
+// tmpfs is 1777) is narrowed to 0700. The lock and the journal are never
+// opened through a symlink (O_NOFOLLOW; the journal is created O_EXCL):
+// a symlinked journal reads as ErrCorrupt, which Recovery.Discard
+// removes (the link, not its target).
+//
 //	lock     flock(2)ed exclusively by Begin, Recover, Confirm and
 //	         AwaitConfirm while they work; it holds the holder's pid in
 //	         decimal, for the "locked by pid N" message. It is never

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -139,9 +140,24 @@ func readJournal(path string) (*JournalInfo, []record, error) {
 // journal's complete lines (where an append must start after a crash
 // left a torn line).
 func readJournalEnd(path string) (*JournalInfo, []record, int64, error) {
-	data, err := os.ReadFile(path)
+	// O_NOFOLLOW: a journal that is a symlink is not ours to read (nor
+	// to append to); it is reported as corrupt, which `nets recover
+	// --discard` removes (the link, not its target).
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, 0, nil
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return &JournalInfo{Path: path}, nil, 0, fmt.Errorf("%w: %s is a symbolic link, not a journal nets wrote", ErrCorrupt, path)
+	}
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("reading the journal: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	st, serr := f.Stat()
+	f.Close()
+	if err == nil && serr == nil && !st.Mode().IsRegular() {
+		return &JournalInfo{Path: path}, nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, path)
 	}
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("reading the journal: %w", err)
@@ -289,8 +305,14 @@ func (j *journal) markUndone(seq int) {
 func (j *journal) write(b []byte, create bool) error {
 	if create {
 		// Begin found no journal (or an empty one) under the lock we
-		// hold, so truncating cannot lose another run's journal.
-		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+		// hold, so removing an empty one cannot lose another run's
+		// journal. O_EXCL|O_NOFOLLOW: never write through a symlink
+		// (or into a file someone else prepared) the old private keys
+		// an inverse may hold.
+		if st, err := os.Lstat(j.path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
+			os.Remove(j.path)
+		}
+		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return fmt.Errorf("creating the journal: %w", err)
 		}
@@ -389,8 +411,11 @@ func lockDir(dir string, wait time.Duration, onWait func(pid int)) (*dirLock, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal directory: %w", err)
 	}
+	if err := privateDir(dir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the lock: %w", err)
 	}
@@ -421,6 +446,31 @@ func lockDir(dir string, wait time.Duration, onWait func(pid int)) (*dirLock, er
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &dirLock{f: f}, nil
+}
+
+// privateDir makes sure the journal directory is nets' own: owned by
+// this process's effective uid and writable by nobody else, since the
+// journal holds old private keys and a writable directory would let
+// another user plant a symlink or a journal of their own. A directory
+// of ours that others may write to (a fresh tmpfs is 1777) is narrowed
+// to 0700; one owned by another user is refused.
+func privateDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return fmt.Errorf("journal directory: %w", &fs.PathError{Op: "stat", Path: dir, Err: err})
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("journal directory %s is not a directory", dir)
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != uid {
+		return fmt.Errorf("journal directory %s belongs to uid %d, not to uid %d that nets runs as: refusing to keep the journal (it holds private keys) there", dir, st.Uid, uid)
+	}
+	if st.Mode&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("journal directory %s is open to others (mode %o) and cannot be narrowed to 0700: %w", dir, st.Mode&0o7777, err)
+		}
+	}
+	return nil
 }
 
 // holderPID reads the pid the lock's holder wrote, retrying briefly in

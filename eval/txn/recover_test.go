@@ -268,3 +268,71 @@ func TestDiscardCorrupt(t *testing.T) {
 		t.Fatalf("journal still there: %v", err)
 	}
 }
+
+// The journal is never written or read through a symlink, and the
+// journal directory must be nets' own (QA F-M).
+func TestJournalHardening(t *testing.T) {
+	m := simpleModel(t)
+	o := journalOpts(t)
+	victim := filepath.Join(tempDir(t), "victim")
+	jpath := filepath.Join(o.JournalDir, "journal")
+	if err := os.Symlink(victim, jpath); err != nil {
+		t.Fatal(err)
+	}
+	// A symlink in the journal's place: Begin refuses (corrupt), and
+	// nothing is written at its target.
+	if _, err := txn.Begin(m, o); !errors.Is(err, txn.ErrCorrupt) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("Begin over a symlinked journal = %v", err)
+	}
+	if _, err := os.Lstat(victim); !os.IsNotExist(err) {
+		t.Fatalf("the symlink's target was created: %v", err)
+	}
+	// --discard removes the link, not its target.
+	os.WriteFile(victim, []byte("keep me\n"), 0o600)
+	r, err := txn.OpenRecovery(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep me\n" {
+		t.Fatalf("target after discard: %q, %v", b, err)
+	}
+	if _, err := os.Lstat(jpath); !os.IsNotExist(err) {
+		t.Fatalf("symlink still there: %v", err)
+	}
+
+	// A symlink planted while the run holds the lock (between Begin and
+	// the first change) makes the first change fail, not write through it.
+	tx := begin(t, m, o)
+	os.Symlink(victim, jpath)
+	if _, err := tx.Ensure(via("", "10.1.0.0/16", "10.0.0.2", 100)); err == nil {
+		t.Fatal("a change was journaled through a symlink")
+	}
+	tx.Rollback()
+	if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
+		t.Fatalf("target written: %q", b)
+	}
+	os.Remove(jpath)
+
+	// A directory open to others is narrowed to 0700.
+	if err := os.Chmod(o.JournalDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	begin(t, m, o).Commit()
+	if mode := fileMode(t, o.JournalDir); mode != 0o700 {
+		t.Errorf("journal directory mode %o, want 700", mode)
+	}
+	// One owned by another user is refused.
+	if os.Geteuid() == 0 {
+		if err := os.Chown(o.JournalDir, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := txn.Begin(m, o); err == nil || !strings.Contains(err.Error(), "belongs to uid 65534") {
+			t.Errorf("Begin in another user's directory = %v", err)
+		}
+		os.Chown(o.JournalDir, 0, 0)
+	}
+}

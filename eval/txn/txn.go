@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nets-lang/nets/kernel"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultJournalDir is where the journal and the lock live.
@@ -855,7 +856,7 @@ func (r *Recovery) Undo(k kernel.Kernel) (RecoverResult, error) {
 	// Reopen the journal to mark steps undone, first cutting off a torn
 	// last line so that the marks start on a line of their own.
 	var j *journal
-	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_NOFOLLOW, 0); err == nil {
 		if f.Truncate(r.end) == nil {
 			j = &journal{dir: o.dir(), path: path, f: f, size: r.end}
 		}
