@@ -85,12 +85,15 @@ func batchable(w kernel.Want) bool {
 
 // batchBarrier reports whether s must run after the queued wants were
 // applied (see the comment above).
-func batchBarrier(s lang.Stmt) bool {
+func batchBarrier(s lang.Stmt, sc *scope) bool {
 	switch s := s.(type) {
 	case *lang.Print, *lang.Assert, *lang.Fail, *lang.Exec, *lang.Show:
 		return true
 	case *lang.CallStmt:
-		return true // a builtin's effect (sleep, ...) comes after; recipe functions pass through
+		// A builtin's effect (writing a key file, ...) comes after the
+		// queued changes; a recipe function's statements decide for
+		// themselves.
+		return sc.lookupFunc(s.Call.Name.Name) == nil
 	case *lang.NetStmt:
 		return s.Verb == "table"
 	}

@@ -127,3 +127,56 @@ func TestBatchFailAfterRoutes(t *testing.T) {
 		t.Errorf("route left after the rollback:\n%s", d)
 	}
 }
+
+// batchCounter is a model that takes route batches (as kernel.Netlink
+// does), counting them.
+type batchCounter struct {
+	*kernel.Model
+	batches, ops int
+}
+
+func (b *batchCounter) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
+	b.batches++
+	b.ops += len(ops)
+	for i, o := range ops {
+		var err error
+		if o.Del {
+			err = b.DelRoute(ns, o.Route)
+		} else {
+			err = b.AddRoute(ns, o.Route, o.Replace)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return len(ops), nil
+}
+
+// TestBatchThroughFunctions: routes made by a recipe function called in
+// a loop are sent as one batch (calling a recipe function does not
+// flush; print does).
+func TestBatchThroughFunctions(t *testing.T) {
+	src := `def r(i) <
+    route blackhole subnet(10.0.0.0/8, 16, $i) table 100
+>
+for i in range(300) <
+    r($i)
+>
+print "done"
+route blackhole 10.200.0.0/16 table 100
+route blackhole 10.201.0.0/16 table 100
+`
+	k := &batchCounter{Model: kernel.NewModel()}
+	var out bytes.Buffer
+	f, err := lang.Parse("fn.nets", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), f, testOptions(t, k, &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 302 || k.batches != 2 || k.ops != 302 {
+		t.Fatalf("%d changes in %d batches of %d routes in all; want 302 in 2", len(res.Changes), k.batches, k.ops)
+	}
+}

@@ -162,7 +162,7 @@ func (e *evaluator) stmtOne(s lang.Stmt, sc *scope) error {
 	if err := e.ctx.Err(); err != nil {
 		return lang.Diagnostic{Pos: posOf(s), End: endOf(s), Msg: "interrupted before this statement: " + err.Error(), Err: err}
 	}
-	if batchBarrier(s) {
+	if batchBarrier(s, sc) {
 		if err := e.flush(); err != nil {
 			return err
 		}
