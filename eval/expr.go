@@ -39,6 +39,9 @@ func (e *evaluator) expr(x lang.Expr, sc *scope) (value.Value, error) {
 				return nil, err
 			}
 			b.WriteString(value.TextInString(v))
+			if err := value.CheckLen(b.Len()); err != nil {
+				return nil, errAt(x, err)
+			}
 		}
 		return value.String(b.String()), nil
 	case *lang.Var:
@@ -166,6 +169,9 @@ func (e *evaluator) wordText(w *lang.Word, sc *scope) (string, error) {
 			return "", errAt(&lang.Ident{Span: p.Span}, err)
 		}
 		b.WriteString(t)
+		if err := value.CheckLen(b.Len()); err != nil {
+			return "", errAt(w, err)
+		}
 	}
 	return b.String(), nil
 }

@@ -362,6 +362,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		}
 	}
 	seen := map[string]*Field{}
+	named := map[string]bool{} // keywords written without their value
 	after := map[string]bool{}
 	unknown := false // an unknown keyword makes "missing" errors noise
 	for ; i < len(args); i++ {
@@ -410,6 +411,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		if !p.Flag {
 			if i+1 >= len(args) {
 				errf(a, "", "%s needs a value (%s)", kw, withArticle(p.Type.String()))
+				named[name] = true // said, without a value: one error is enough
 				continue
 			}
 			i++
@@ -447,7 +449,7 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			}
 		}
 		for _, p := range allOptions(sc, kind) {
-			if p.Required && seen[p.Name] == nil {
+			if p.Required && seen[p.Name] == nil && !named[p.Name] {
 				what := sc.Verb
 				if d.Kind != "" && contains(kindNames(sc, d.Kind), p.Name) {
 					what = d.Kind + " link"

@@ -229,7 +229,11 @@ func (p *Param) Parse(text string) (any, error) {
 	case TKey:
 		k, err := base64.StdEncoding.DecodeString(text)
 		if err != nil || len(k) != 32 {
-			return nil, notA(redactKey(text), "a WireGuard key (32 bytes, base64)")
+			if len(text) > 8 {
+				// Never repeat what may be most of a secret.
+				return nil, fmt.Errorf("the string (%d characters) is not a WireGuard key (want 44 characters of base64, as wg genkey writes)", len(text))
+			}
+			return nil, notA(text, "a WireGuard key (want 44 characters of base64, as wg genkey writes)")
 		}
 		var key [32]byte
 		copy(key[:], k)
@@ -287,13 +291,6 @@ func HintOf(err error) string {
 }
 
 // redactKey never echoes a string that might be a real key.
-func redactKey(text string) string {
-	if len(text) > 8 {
-		return "(key)"
-	}
-	return text
-}
-
 func parseNamedByte(text string, names map[string]uint8, what string) (any, error) {
 	if v, ok := names[text]; ok {
 		return v, nil

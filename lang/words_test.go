@@ -49,7 +49,7 @@ func TestParseWord(t *testing.T) {
 		{TEndpoint, "192.0.2.1", `error: "192.0.2.1" is not an endpoint (HOST:PORT or [IPv6]:PORT)`},
 		{TEndpoint, "192.0.2.1:0", `error: "192.0.2.1:0" is not an endpoint (HOST:PORT or [IPv6]:PORT)`},
 		{TKey, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", fmt.Sprint([32]byte{})},
-		{TKey, "c2hvcnQga2V5IG1hdGVyaWFs", `error: "(key)" is not a WireGuard key (32 bytes, base64)`},
+		{TKey, "c2hvcnQga2V5IG1hdGVyaWFs", `error: the string (24 characters) is not a WireGuard key (want 44 characters of base64, as wg genkey writes)`},
 		{TTable, "main", "{254 main}"},
 		{TTable, "100", "{100 }"},
 		{TTable, "gaming", "{0 gaming}"},

@@ -122,10 +122,16 @@ func arith(op string, x, y Value) (Value, error) {
 		}
 	case String:
 		if b, ok := y.(String); ok && op == "+" {
+			if err := CheckLen(len(a) + len(b)); err != nil {
+				return nil, err
+			}
 			return a + b, nil
 		}
 	case List:
 		if b, ok := y.(List); ok && op == "+" {
+			if n := len(a) + len(b); n > MaxListLen {
+				return nil, fmt.Errorf("list too long: %d elements (at most %d)", n, MaxListLen)
+			}
 			l := make(List, 0, len(a)+len(b))
 			return append(append(l, a...), b...), nil
 		}
@@ -141,6 +147,24 @@ func arithError(op string, x, y Value) error {
 		hint = ` (convert with string(...) first, or interpolate: "${...}")`
 	}
 	return fmt.Errorf("cannot apply %s to %s and %s%s", op, x.Type(), y.Type(), hint)
+}
+
+// MaxStringLen and MaxListLen bound what + builds (and the evaluator's
+// interpolation): a recipe that doubles a string in a loop must fail with
+// a message, not take the machine's memory. range() has the same bound
+// as lists.
+const (
+	MaxStringLen = 16 << 20
+	MaxListLen   = 1 << 20
+)
+
+// CheckLen returns an error when a string of n bytes would exceed
+// MaxStringLen.
+func CheckLen(n int) error {
+	if n > MaxStringLen {
+		return fmt.Errorf("string too long: %d bytes (at most %d MiB)", n, MaxStringLen>>20)
+	}
+	return nil
 }
 
 // intOp does checked 64-bit arithmetic.

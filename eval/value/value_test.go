@@ -621,3 +621,21 @@ func TestArithAgreesWithLang(t *testing.T) {
 		t.Errorf("2 * 30s = %v, %v", v, err)
 	}
 }
+
+// TestSizeLimits: + refuses to build a string or list beyond the limits.
+func TestSizeLimits(t *testing.T) {
+	big := String(strings.Repeat("a", MaxStringLen/2+1))
+	if _, err := Binary("+", big, big); err == nil || !strings.HasPrefix(err.Error(), "string too long") {
+		t.Errorf("string: %v", err)
+	}
+	l := make(List, MaxListLen/2+1)
+	for i := range l {
+		l[i] = Int(0)
+	}
+	if _, err := Binary("+", l, l); err == nil || !strings.HasPrefix(err.Error(), "list too long") {
+		t.Errorf("list: %v", err)
+	}
+	if v, err := Binary("+", String("a"), String("b")); err != nil || v != String("ab") {
+		t.Errorf("a + b = %v, %v", v, err)
+	}
+}
