@@ -256,9 +256,15 @@ func (c *cli) cmdConfirm(args []string) int {
 		return c.usage("confirm", fmt.Errorf("unexpected argument %q", pos[0]))
 	}
 	opts := c.txnOptions(o.wait)
+	opts.OnWait = func(pid int) {
+		c.errorf("%s is in progress; waiting up to %v for it to finish", holder(pid), o.wait)
+	}
 	info, _ := txn.Pending(opts)
 	if err := txn.Confirm(opts); err != nil {
+		var le *txn.LockedError
 		switch {
+		case errors.As(err, &le):
+			c.errorf("%s", lockedMsg("confirm", le))
 		case isPermission(err):
 			c.errorf("%s", privilegeMsg("confirm"))
 			return exitUsage
