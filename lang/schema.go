@@ -541,7 +541,7 @@ func checkRoute(d *Decoded) Diagnostics {
 			s := d.Stmt
 			return Diagnostics{{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: "route needs via or dev"}}
 		}
-		return nil
+		return checkViaFamily(d)
 	}
 	var ds Diagnostics
 	for _, n := range []string{"via", "dev", "src", "onlink"} {
@@ -550,6 +550,34 @@ func checkRoute(d *Decoded) Diagnostics {
 		}
 	}
 	return ds
+}
+
+// checkViaFamily reports an IPv6 destination via an IPv4 gateway, which
+// the kernel refuses (the reverse, RFC 5549's IPv4 via IPv6, is allowed).
+func checkViaFamily(d *Decoded) Diagnostics {
+	dst, via := d.Get("dst"), d.Get("via")
+	if dst == nil || via == nil {
+		return nil
+	}
+	dt, ok1 := literalText(dst.Value)
+	vt, ok2 := literalText(via.Value)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	dv, err1 := dst.Param.Parse(dt)
+	vv, err2 := via.Param.Parse(vt)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	p, ok := dv.(netip.Prefix)
+	gw, ok2 := vv.(netip.Addr)
+	if !ok || !ok2 || p.Addr().Unmap().Is4() || !gw.Unmap().Is4() {
+		return nil
+	}
+	pos, end := via.Value.Bounds()
+	return Diagnostics{{Pos: pos, End: end,
+		Msg:  fmt.Sprintf("%s is IPv4 but the destination %s is IPv6", vt, dt),
+		Hint: "an IPv6 route needs an IPv6 gateway (IPv4 routes may use IPv6 gateways, not the reverse)"}}
 }
 
 // checkLiteral parses literal arguments (words and strings without
