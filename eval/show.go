@@ -2,7 +2,7 @@ package eval
 
 import (
 	"fmt"
-	"net/netip"
+	"io"
 	"strings"
 
 	"github.com/nets-lang/nets/eval/value"
@@ -90,88 +90,36 @@ func quoteArgv(argv []string) string {
 	return strings.Join(out, " ")
 }
 
-// show prints the live state of the current namespace in recipe syntax
-// (kernel.Format*), one object per line, so that it can be pasted back:
+// show prints the live state of the current namespace in recipe syntax,
+// exactly as kernel.Show renders it (the REPL and `nets show` use the
+// same renderer), so that what it prints pastes back as a recipe:
 //
 //	show links | addrs | routes [table T|all] | rules | neigh | netns | wireguard [NAME]
 //
-// routes shows table main unless a table (or all) is given. IPv6
-// link-local addresses, which the kernel makes on its own, are left out.
-// Private and preshared keys print as (key).
+// routes shows table main unless a table (or all) is given. Private and
+// preshared keys are never printed.
 func (e *evaluator) show(s *lang.Show, sc *scope) error {
 	d, ds := lang.DecodeShow(s)
 	if len(ds) > 0 {
 		return ds[0]
 	}
 	a := &args{e: e, sc: sc, d: d}
-	k := e.tx.Ensurer().Kernel()
-	ns := e.ns
-	var lines []string
-	var err error
+	arg := ""
 	switch s.What.Name {
-	case "links":
-		var ls []kernel.Link
-		if ls, err = k.Links(ns); err == nil {
-			for _, l := range ls {
-				lines = append(lines, kernel.FormatLink(l))
-			}
-		}
-	case "addrs":
-		var as []kernel.Addr
-		if as, err = k.Addrs(ns); err == nil {
-			for _, x := range as {
-				if x.Prefix.Addr().Is6() && x.Prefix.Addr().IsLinkLocalUnicast() {
-					continue
-				}
-				lines = append(lines, kernel.FormatAddr(x))
-			}
-		}
 	case "routes":
-		all := false
-		table := kernel.TableMain
 		if f := d.Get("table"); f != nil {
 			v, _, cerr := a.get("table")
 			if cerr != nil {
 				return cerr
 			}
 			if v == "all" {
-				all = true
-			} else if table, _, err = e.tableID(a, "table"); err != nil {
-				return err
-			}
-		}
-		var rs []kernel.Route
-		if rs, err = k.Routes(ns); err == nil {
-			for _, r := range rs {
-				if !all && r.Table != table {
-					continue
+				arg = "all"
+			} else {
+				id, _, err := e.tableID(a, "table")
+				if err != nil {
+					return err
 				}
-				if r.Dst.Addr().Is6() && (r.Dst.Addr().IsLinkLocalUnicast() || r.Dst.Addr().IsMulticast() ||
-					r.Dst == netip.MustParsePrefix("fe80::/64")) {
-					continue
-				}
-				lines = append(lines, kernel.FormatRoute(r, e.names))
-			}
-		}
-	case "rules":
-		var rs []kernel.Rule
-		if rs, err = k.Rules(ns); err == nil {
-			for _, r := range rs {
-				lines = append(lines, kernel.FormatRule(r, e.names))
-			}
-		}
-	case "neigh":
-		var ns2 []kernel.Neigh
-		if ns2, err = k.Neighs(ns); err == nil {
-			for _, n := range ns2 {
-				lines = append(lines, kernel.FormatNeigh(n))
-			}
-		}
-	case "netns":
-		var names []string
-		if names, err = k.Namespaces(); err == nil {
-			for _, n := range names {
-				lines = append(lines, "netns "+n)
+				arg = fmt.Sprint(id)
 			}
 		}
 	case "wireguard":
@@ -179,34 +127,12 @@ func (e *evaluator) show(s *lang.Show, sc *scope) error {
 		if cerr != nil {
 			return cerr
 		}
-		var ls []kernel.Link
-		if ls, err = k.Links(ns); err == nil {
-			found := false
-			for _, l := range ls {
-				if l.Kind != kernel.KindWireGuard || only != "" && l.Name != only {
-					continue
-				}
-				found = true
-				dev, werr := k.WireGuard(ns, l.Name)
-				if werr != nil {
-					return errAt(s, werr)
-				}
-				lines = append(lines, kernel.FormatWireGuard(dev, false))
-			}
-			if only != "" && !found {
-				return errorf(s, "no wireguard device %q here", only)
-			}
-		}
-	default:
-		return errorf(s.What, "cannot show %q", s.What.Name)
+		arg = only
 	}
+	out, err := kernel.Show(e.tx.Ensurer().Kernel(), e.ns, s.What.Name, arg, e.names)
 	if err != nil {
 		return errAt(s, err)
 	}
-	for _, l := range lines {
-		if _, err := fmt.Fprintln(e.stdout, l); err != nil {
-			return errAt(s, err)
-		}
-	}
-	return nil
+	_, err = io.WriteString(e.stdout, out)
+	return errAt(s, err)
 }

@@ -91,6 +91,7 @@ func (n *Netlink) Addrs(ns string) ([]Addr, error) {
 			default:
 				a.Prefix = netip.PrefixFrom(addr, int(am.PrefixLength))
 			}
+			a.Proto = nlAddrProto(m.Data)
 			if fam == unix.AF_INET {
 				a.Broadcast = nlAddr(at.Broadcast, fam)
 				if at.Label != a.Link {
@@ -250,4 +251,33 @@ func (n *Netlink) DelNeigh(ns string, nb Neigh) error {
 		return nlWrap(op, ns, err)
 	}
 	return n.request(op, ns, unix.RTM_DELNEIGH, 0, m)
+}
+
+// ifaProto is IFA_PROTO (linux/if_addr.h, Linux ≥ 5.18), which
+// golang.org/x/sys/unix and rtnetlink's AddressAttributes do not have:
+// who made the address (see Addr.Proto).
+const ifaProto = 11
+
+// nlAddrProto returns the IFA_PROTO attribute of an RTM_NEWADDR message
+// body (0 when absent). rtnetlink's decoder skips attributes it does not
+// know, so this reads the attributes after the ifaddrmsg header with
+// netlink's attribute decoder.
+func nlAddrProto(b []byte) uint8 {
+	if len(b) < unix.SizeofIfAddrmsg {
+		return 0
+	}
+	ad, err := netlink.NewAttributeDecoder(b[unix.SizeofIfAddrmsg:])
+	if err != nil {
+		return 0
+	}
+	var p uint8
+	for ad.Next() {
+		if ad.Type() == ifaProto && len(ad.Bytes()) == 1 {
+			p = ad.Uint8()
+		}
+	}
+	if ad.Err() != nil {
+		return 0
+	}
+	return p
 }

@@ -360,7 +360,9 @@ func nlDecodeTun(b []byte) (string, *Tun) {
 
 // AddLink creates l in ns. Kind parameters and MTU/address go into the
 // creating request; up, master and alias are applied right after, and
-// the link is deleted again if that fails.
+// the link is deleted again if that fails. A bridge's MTU is set right
+// after creation too, because only an MTU set on an existing bridge
+// stays when ports join (see the Model's rule).
 func (n *Netlink) AddLink(ns string, l Link) error {
 	op := "add link " + l.Name
 	if l.Name == "" {
@@ -373,6 +375,20 @@ func (n *Netlink) AddLink(ns string, l Link) error {
 		}
 	case KindWireGuard:
 		if err := n.addWireGuard(ns, l); err != nil {
+			return err
+		}
+	case KindBridge:
+		// A bridge's MTU given in RTM_NEWLINK is not "set by the user":
+		// the kernel re-derives it (the smallest MTU of its ports) as
+		// soon as a port joins, so `link br0 type bridge mtu 9000` would
+		// not hold once ports are added. An MTU set with RTM_SETLINK
+		// afterwards sticks (br_mtu_auto_adjust stops), so it is set
+		// below with the other attributes. Measured on Linux 6.18 with
+		// ip(8): `ip link add br0 mtu 9000 type bridge` + a 1400 port
+		// gives 1400; `ip link set br0 mtu 9000` then stays 9000.
+		create := l
+		create.MTU = 0
+		if err := n.addLinkNetlink(ns, create); err != nil {
 			return err
 		}
 	default:
@@ -390,6 +406,9 @@ func (n *Netlink) AddLink(ns string, l Link) error {
 	}
 	if l.Alias != "" {
 		ch.Alias = &l.Alias
+	}
+	if l.Kind == KindBridge && l.MTU != 0 {
+		ch.MTU = &l.MTU
 	}
 	if l.Kind == KindTun || l.Kind == KindTap || l.Kind == KindWireGuard {
 		if l.MTU != 0 {

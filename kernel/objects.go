@@ -131,7 +131,21 @@ type Addr struct {
 	Broadcast netip.Addr   `json:"broadcast,omitzero"`
 	Label     string       `json:"label,omitempty"`
 	Scope     Scope        `json:"scope"`
+	// Proto says who made the address (IFA_PROTO, Linux ≥ 5.18): 0
+	// unspecified (a user, or a kernel that does not say), or the
+	// kernel itself: AddrProtoKernelLo (lo's addresses),
+	// AddrProtoKernelRA (router advertisement), AddrProtoKernelLL
+	// (IPv6 link-local). Read-only: not identity, not an attribute an
+	// ensure compares or sets.
+	Proto uint8 `json:"proto,omitempty"`
 }
+
+// Address protocols (IFAPROT_*, linux/if_addr.h).
+const (
+	AddrProtoKernelLo uint8 = 1
+	AddrProtoKernelRA uint8 = 2
+	AddrProtoKernelLL uint8 = 3
+)
 
 // RouteType is a route's type (RTN_*).
 type RouteType uint8

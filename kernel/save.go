@@ -42,9 +42,11 @@ type TableDecl struct {
 // objects a recipe must state to rebuild it, in dependency order.
 //
 // Left out, because the kernel makes them itself: IPv4 127.0.0.1/8 and
-// IPv6 ::1 on lo; IPv6 link-local (fe80::/64) addresses whose interface
-// identifier is the link's EUI-64 (or, on links without a hardware
-// address, random: one with bits set in the first half of its identifier,
+// IPv6 ::1 on lo; addresses the kernel marks as its own (IFA_PROTO,
+// Linux ≥ 5.18: link-local, loopback, router advertisement); on kernels
+// that do not mark them, IPv6 link-local (fe80::/64) addresses whose
+// interface identifier is the link's EUI-64 (or, on links without a
+// hardware address, random: one with bits set in the first half of its identifier,
 // which hand-made ones like fe80::1 do not have); routes of protocol kernel (connected,
 // local, broadcast, IPv6 prefix, link-local and multicast routes) and
 // the IPv6 multicast routes (ff00::/8); the default rules (IPv4 0 lookup
@@ -86,6 +88,30 @@ type Config struct {
 type SkippedLink struct {
 	Name   string `json:"ifname"`
 	Reason string `json:"reason"`
+}
+
+// creatableKind reports whether `link X type KIND` can create a link of
+// kind (the kinds the language knows). Links of other kinds (physical
+// devices, ifb, dummy, ...) are saved and shown without `type`: a recipe
+// can ensure their attributes, addresses and routes, not their existence.
+func creatableKind(kind string) bool {
+	switch kind {
+	case KindVeth, KindBridge, KindVXLAN, KindMacvlan, KindTun, KindTap, KindWireGuard:
+		return true
+	}
+	return false
+}
+
+// linkComment is the comment a saved or shown link of a kind nets cannot
+// create gets before its statement, "" for lo and creatable kinds.
+func linkComment(l Link) string {
+	switch {
+	case l.Name == "lo" || creatableKind(l.Kind):
+		return ""
+	case l.Kind == KindDevice || l.Kind == "":
+		return "# " + l.Name + ": a device nets does not create; it must exist"
+	}
+	return "# " + l.Name + ": kind " + l.Kind + " is not created by nets; it must exist"
 }
 
 // unsaveable says why no recipe can recreate l, "" when one can.
@@ -268,8 +294,9 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 			return nil, err
 		}
 		c.Addrs = []Addr{}
+		known := protoKnown(addrs)
 		for _, a := range addrs {
-			if !kernelAddr(a, byName[a.Link]) && !skipped[a.Link] {
+			if !kernelAddr(a, byName[a.Link], known) && !skipped[a.Link] {
 				c.Addrs = append(c.Addrs, a)
 			}
 		}
@@ -353,20 +380,44 @@ func ReadConfigParts(k Kernel, ns string, names *TableNames, prev *Config, parts
 	return c, nil
 }
 
-// kernelAddr reports whether the kernel made a by itself.
-func kernelAddr(a Addr, l Link) bool {
+// protoKnown reports whether the kernel that listed addrs says who made
+// its addresses (IFA_PROTO): then at least one of them, lo's ::1 or a
+// link-local address, carries a kernel protocol.
+func protoKnown(addrs []Addr) bool {
+	for _, a := range addrs {
+		if a.Proto != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelAddr reports whether the kernel made a by itself. known says
+// whether a.Proto can be trusted (see protoKnown).
+func kernelAddr(a Addr, l Link, known bool) bool {
 	ip := a.Prefix.Addr()
 	if a.Link == "lo" && !a.Peer.IsValid() &&
 		(a.Prefix == netip.MustParsePrefix("127.0.0.1/8") || a.Prefix == netip.MustParsePrefix("::1/128")) {
 		return true
 	}
+	switch a.Proto {
+	case AddrProtoKernelLo, AddrProtoKernelRA, AddrProtoKernelLL:
+		return true
+	}
 	if ip.Is6() && ip.IsLinkLocalUnicast() && a.Prefix.Bits() == 64 && !a.Peer.IsValid() {
-		// The kernel derives a link's link-local address from its
-		// hardware address (addr_gen_mode eui64, the default), or, on a
-		// link without one (tun, wireguard), makes a random interface
-		// identifier. Addr does not carry IFA_F_PERMANENT, which would
-		// tell them from hand-made ones, so: the EUI-64 one is the
-		// kernel's, and without a hardware address so is one whose
+		if known {
+			// IFA_PROTO (Linux ≥ 5.18) marks the kernel's link-local
+			// addresses (IFAPROT_KERNEL_LL, measured on 6.18), whatever
+			// the link's hardware address became since: a bridge's
+			// changes when its first port joins.
+			return false
+		}
+		// A kernel that does not say: it derives a link's link-local
+		// address from its hardware address (addr_gen_mode eui64, the
+		// default), or, on a link without one (tun, wireguard), makes a
+		// random interface identifier. Addr does not carry
+		// IFA_F_PERMANENT (both kinds have it), so: the EUI-64 one is
+		// the kernel's, and without a hardware address so is one whose
 		// identifier has bits set in its first half (hand-made ones
 		// such as fe80::1 do not).
 		b := ip.As16()
@@ -459,7 +510,7 @@ func orderLinks(links []Link) []SavedLink {
 			}
 		}
 		switch {
-		case l.Name == "lo" || l.Kind == KindDevice || l.Kind == "":
+		case l.Name == "lo" || !creatableKind(l.Kind):
 		case l.Kind == KindVeth && l.Veth != nil && l.Veth.PeerNetns == "" && l.Veth.Peer != "?":
 			if _, ok := byName[l.Veth.Peer]; ok && l.Veth.Peer < l.Name {
 				add(l.Veth.Peer) // the peer's statement creates this end
@@ -706,6 +757,9 @@ func (c *Config) linkLines() []string {
 	var out []string
 	for _, l := range c.Links {
 		if s := linkLine(l, c.NS, mtus); s != "" {
+			if cm := linkComment(l.Link); cm != "" {
+				out = append(out, cm)
+			}
 			out = append(out, s)
 		}
 	}

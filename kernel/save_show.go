@@ -13,10 +13,13 @@ import (
 // order as Save. Unlike Save it shows what the kernel made by itself too
 // (as `ip` does: 127.0.0.1 on lo, connected and local routes, default
 // rules, the neighbour cache) except the IPv6 link-local addresses and
-// the fe80::/64 and ff00::/8 routes every IPv6 link gets. Lines for
-// kernel-made objects (`route local ... table local`, `neigh ... nud
-// stale`) describe the state but are not all statements a recipe may
-// contain.
+// the fe80::/64 and ff00::/8 routes every IPv6 link gets. Every line
+// pastes back as a recipe: what a recipe cannot state prints as a
+// comment (routes the kernel made and route types a recipe cannot
+// write, e.g. `# route local 127.0.0.1 dev lo table local ... (made by
+// the kernel)`; neighbours that are not permanent), and a link of a kind
+// nets cannot create prints without `type`, after a comment saying it
+// must exist.
 //
 // what is one of lang.ShowWhat; arg narrows it:
 //
@@ -27,8 +30,9 @@ import (
 //	rules                   every rule, IPv4 then IPv6
 //	neigh [LINK]            every neighbour entry, or those of one link
 //	netns                   the named namespaces (ns is ignored)
-//	wireguard [NAME]        WireGuard configurations, secrets as
-//	                        undefined variables (see SaveOptions.Secrets)
+//	wireguard [NAME]        WireGuard configurations; the private and
+//	                        preshared key lines are comments (a block
+//	                        without them leaves the keys as they are)
 //
 // The output ends in a newline unless it is empty. names names routing
 // tables (nil: built-ins only).
@@ -93,6 +97,9 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 			if s == "" {
 				s = "link lo down"
 			}
+			if cm := linkComment(l.Link); cm != "" {
+				lines = append(lines, cm)
+			}
 			lines = append(lines, s)
 			objs = append(objs, jsonLink(l))
 		}
@@ -108,7 +115,7 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 			if err != nil {
 				return nil, nil, err
 			}
-			lines = append(lines, wireguardBlock(d, false))
+			lines = append(lines, showWireGuardBlock(d))
 			objs = append(objs, jsonWG(d, false))
 		}
 		if arg != "" && len(lines) == 0 {
@@ -132,8 +139,9 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 		for _, l := range ordered {
 			byName[l.Name] = l.Link
 		}
+		known := protoKnown(addrs)
 		for _, a := range addrs {
-			if ip := a.Prefix.Addr(); ip.Is6() && ip.IsLinkLocalUnicast() && kernelAddr(a, byName[a.Link]) {
+			if ip := a.Prefix.Addr(); ip.Is6() && ip.IsLinkLocalUnicast() && kernelAddr(a, byName[a.Link], known) {
 				continue // the kernel's own link-local address
 			}
 			if arg == "" || a.Link == arg {
@@ -157,7 +165,11 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 		})
 		for _, n := range neighs {
 			if arg == "" || n.Link == arg {
-				lines = append(lines, FormatNeigh(n))
+				line := FormatNeigh(n)
+				if n.State&NeighPermanent == 0 {
+					line = "# " + line + " (learned by the kernel)"
+				}
+				lines = append(lines, line)
 				objs = append(objs, jsonNeigh(n))
 			}
 		}
@@ -190,7 +202,7 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 		}
 		sort.SliceStable(sel, func(i, j int) bool { return routeLess(sel[i], sel[j]) })
 		for _, r := range sel {
-			lines = append(lines, FormatRoute(r, names))
+			lines = append(lines, showRouteLine(r, names))
 			objs = append(objs, jsonRoute(r, names))
 		}
 	case "rules":
@@ -208,4 +220,49 @@ func showObjects(k Kernel, ns, what, arg string, names *TableNames) ([]string, [
 		}
 	}
 	return lines, objs, nil
+}
+
+// showRouteLine renders a route for Show. Routes the kernel makes by
+// itself (see kernelRoute) and routes of types a recipe cannot state
+// (local, broadcast, anycast, multicast, nat) print as comments, so that
+// every line Show prints can be pasted back into a recipe.
+func showRouteLine(r Route, names *TableNames) string {
+	line := FormatRoute(r, names)
+	switch {
+	case kernelRoute(r):
+		return "# " + line + " (made by the kernel)"
+	case !recipeRouteType(r.Type):
+		return "# " + line + " (a recipe cannot state this route type)"
+	}
+	return line
+}
+
+// recipeRouteType reports whether a recipe's `route` can state type t.
+func recipeRouteType(t RouteType) bool {
+	switch t {
+	case 0, RouteUnicast, RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
+		return true
+	}
+	return false
+}
+
+// showWireGuardBlock renders d for Show: as Save without secrets, but
+// with the private and preshared key lines as comments, so that the
+// block pastes back (a block that does not state a key leaves it alone)
+// instead of naming variables the reader would have to define.
+func showWireGuardBlock(d WGDevice) string {
+	lines := strings.Split(wireguardBlock(d, false), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "# secrets not saved") || strings.HasPrefix(t, "# before this block"):
+			continue
+		case strings.HasPrefix(t, "private-key ") || strings.HasPrefix(t, "preshared-key "):
+			kw, _, _ := strings.Cut(t, " ")
+			l = l[:len(l)-len(t)] + "# " + kw + " (key): not shown (nets save --secrets writes it)"
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }

@@ -512,6 +512,20 @@ func Cases() []Case {
 					t.Errorf("x0: %+v", l)
 				}
 			}},
+		{Name: "bridge mtu given at creation sticks when a port joins", Setup: func(env Env) []kernel.Want {
+			return []kernel.Want{
+				link(env.NS, kernel.LinkWant{Name: "br0", Kind: kernel.KindBridge, MTU: u32(9000)}),
+				veth(env.NS, "c0", "c1"),
+				link(env.NS, kernel.LinkWant{Name: "c0", MTU: u32(1400)}),
+			}
+		}, Want: func(env Env) kernel.Want { return link(env.NS, kernel.LinkWant{Name: "c0", Master: sptr("br0")}) }, Marks: "~",
+			Check: func(t *testing.T, k kernel.Kernel, env Env) {
+				// The kernel re-derives a bridge's MTU from its ports unless
+				// it was set on the existing bridge; nets sets it so.
+				if l := findLink(t, k, env.NS, "br0"); l == nil || l.MTU != 9000 {
+					t.Errorf("br0 after a 1400 port joined: %+v (want mtu 9000)", l)
+				}
+			}},
 		{Name: "veth peer clash recreates", Setup: one(func(env Env) kernel.Want { return veth(env.NS, "c0", "c1") }),
 			Want: func(env Env) kernel.Want { return veth(env.NS, "c0", "c2") }, Marks: "-+"},
 		{Name: "link attribute on missing link", Want: func(env Env) kernel.Want { return linkUp(env.NS, "nosuch0") },

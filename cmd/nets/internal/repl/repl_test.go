@@ -138,8 +138,8 @@ nets[host]> in netns gaming <
 ..........> ^C
 # abandoned the unfinished statement
 nets[host]> show links
-link lo
-link x type bridge mtu 9000
+link lo down
+link x type bridge down mtu 9000 address 02:6e:65:00:00:04
 nets[host]> ^D
 `)
 	if d := s.dump("gaming"); strings.Contains(d, "never") {
@@ -266,16 +266,16 @@ nets[host]*> plan link t2 type bridge
 + link t2 type bridge
 # 1 change pending (plan changes nothing)
 nets[host]*> show links
-link lo
-link keep type bridge mtu 1400
-link t1 type bridge
+link lo down
+link keep type bridge down mtu 1400 address 02:6e:65:00:00:01
+link t1 type bridge down address 02:6e:65:00:00:02
 nets[host]*> begin
 nets: a transaction is already open (begin at input 3): commit or rollback first
 nets[host]*> rollback
 # rolled back: 4 changes undone
 nets[host]> show links
-link lo
-link keep type bridge
+link lo down
+link keep type bridge down address 02:6e:65:00:00:01
 nets[host]> show netns
 nets[host]> rollback
 nets: no transaction is open (`+"`begin`"+` opens one)
@@ -305,10 +305,10 @@ nets[host]*> link c2 type bridge
 nets[host]*> commit
 # committed: 2 changes kept
 nets[host]> show links
-link lo
-link keep type bridge
-link c1 type bridge
-link c2 type bridge
+link lo down
+link c1 type bridge down address 02:6e:65:00:00:04
+link c2 type bridge down address 02:6e:65:00:00:05
+link keep type bridge down address 02:6e:65:00:00:01
 nets[host]> ^D
 `)
 }
@@ -344,7 +344,7 @@ nets[host]*> link b master nothere
    | ^~~~~~~~~~~~~~~~~~~~~
 # the transaction (begin at input 1) is rolled back: 2 changes undone
 nets[host]> show links
-link lo
+link lo down
 nets[host]> ^D
 `)
 	if after := s.dump(""); after != before {
@@ -389,7 +389,7 @@ nets[host]> mk(b0)
    |   ^~~~~~~~~~~~~~~~~~~~~~
 # rolled back: 1 change undone
 nets[host]> show links
-link lo
+link lo down
 nets[host]> ^D
 `)
 }
@@ -434,8 +434,8 @@ nets[host]> addr 10.0.0.1/24 dev br0
 nets[host]> show addrs
 addr 10.0.0.1/24 dev br0
 nets[host]> show links
-link lo
-link br0 type bridge
+link lo down
+link br0 type bridge down address 02:6e:65:00:00:01
 nets[host]> ^D
 `)
 }
@@ -464,12 +464,12 @@ nets[gaming]> in netns gaming
 nets[gaming]> link v0 type veth peer v1 netns host
 + link v0 type veth peer v1 netns host
 nets[gaming]> show links
-link lo
-link v0 type veth peer v1 netns host
+link lo down
+link v0 type veth peer v1 netns host down address 02:6e:65:00:00:01
 nets[gaming]> in netns host
 nets[host]> show links
-link lo
-link v1 type veth peer v0 netns gaming
+link lo down
+link v1 type veth peer v0 netns gaming down address 02:6e:65:00:00:02
 nets[host]> ^D
 `)
 }
@@ -678,6 +678,25 @@ nets[host]> wireguard wgx < private-key "EDISD57qKL3gXq7gy4A45r3wIVTOIraBgDRVQG5
  1 | wireguard wgx < private-key "(key)                                       " >
    | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
    = link "wgx" does not exist
+nets[host]> ^D
+`)
+}
+
+// An input that starts like an expression gets the expression's error.
+func TestBrokenExpression(t *testing.T) {
+	s := newSession(t)
+	s.expect(`
+1 +
+$x +
+`, `
+nets[host]> 1 +
+<input 1>:1:4: unexpected end of file, expected an expression
+ 1 | 1 +
+   |    ^
+nets[host]> $x +
+<input 2>:1:5: unexpected end of file, expected an expression
+ 1 | $x +
+   |     ^
 nets[host]> ^D
 `)
 }
