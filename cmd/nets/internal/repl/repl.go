@@ -388,7 +388,7 @@ func (r *REPL) exec(src, shown string, plan bool) {
 	f, shift, err := parseInput(name, src)
 	if err != nil {
 		r.failed++
-		r.render(err, name, 0)
+		r.render(err, name, shift)
 		return
 	}
 	if len(f.Stmts) == 0 {
@@ -532,7 +532,12 @@ func parseInput(name, src string) (f *lang.File, shift int, err error) {
 			return nil, 0, err
 		}
 		g, gerr := lang.Parse(name, []byte("print "+src))
-		if gerr != nil || len(g.Stmts) != 1 {
+		if gerr != nil {
+			// The input reads as an expression (`1 +`): its error as
+			// one (`expected an operand`), not "unknown statement".
+			return nil, len("print "), gerr
+		}
+		if len(g.Stmts) != 1 {
 			return nil, 0, err
 		}
 		return g, len("print "), nil
