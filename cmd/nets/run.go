@@ -36,7 +36,7 @@ var (
 func (o *runOpts) flags(cmd string) *flag.FlagSet {
 	fs := newFlags(cmd)
 	fs.StringVar(&o.ns, "n", "", "start the recipe inside the named network namespace `NS` (like ip -n NS)")
-	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stdout (schema above)")
+	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object on stdout (schema: see nets help run)")
 	fs.Var(&o.vars, "var", "define the recipe variable `NAME=VALUE` ($NAME, typed like a word: 3 is an int, 10.0.0.1 an address); repeatable")
 	if cmd == "run" {
 		fs.BoolVar(&o.model, "model", false, "run against an empty in-memory kernel instead of this machine's (changes nothing here)")
