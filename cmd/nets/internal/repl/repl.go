@@ -160,6 +160,7 @@ func New(cfg Config) (*REPL, error) {
 		// has both); each step it applies is made by the outer one.
 		Tx:       txn.Options{NoJournal: true, Names: r.cfg.Tables, BeforeApply: r.k.beforeApply},
 		OnChange: r.change,
+		KeyFiles: keyFiles(cfg.Kernel),
 	})
 	if err != nil {
 		return nil, err
@@ -470,6 +471,18 @@ func (r *REPL) exec(src, shown string, plan bool) {
 	if !res.Changed && hasNetStmt(f) {
 		r.note("no changes")
 	}
+}
+
+// keyFiles says whether writekey and loadkey write their files: eval
+// decides by the kernel it sees, which here is the shadow; on a model
+// (`nets --model`) nothing on the machine may change, files included.
+// On a real kernel a file is written when its input succeeds (inside
+// `begin`, a later `rollback` does not put it back).
+func keyFiles(k kernel.Kernel) eval.KeyFileMode {
+	if _, ok := k.(*kernel.Model); ok {
+		return eval.KeyFilesNever
+	}
+	return eval.KeyFilesAuto
 }
 
 // inputName names input n in diagnostics: "<input 14>".
