@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
@@ -51,4 +52,42 @@ func Example() {
 	// error: add route 10.1.0.0/16: network is unreachable: Nexthop has invalid gateway
 	// links after rollback: 1
 	// journal left: false
+}
+
+// `nets recover`: take the lock, see whether an interrupted run left a
+// journal, and undo it (or drop it with Discard, keeping its changes).
+func ExampleOpenRecovery() {
+	k := kernel.NewModel()
+	dir, _ := os.MkdirTemp("", "nets-example")
+	defer os.RemoveAll(dir)
+	o := txn.Options{JournalDir: dir, Recipe: "example.nets"}
+
+	// A run that leaves its journal behind: here one held for
+	// confirmation (`nets run --confirm`), which recover reverts just
+	// as it undoes a killed run's.
+	tx, _ := txn.Begin(k, o)
+	tx.Ensure(kernel.Want{Link: &kernel.LinkWant{Name: "br0", Kind: kernel.KindBridge}})
+	tx.Hold(time.Now().Add(time.Hour)) // keep the journal, release the lock
+
+	r, err := txn.OpenRecovery(o)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+	if r.Journal() == nil {
+		fmt.Println("nothing to recover")
+		return
+	}
+	for _, st := range r.Steps(nil) {
+		fmt.Println("step", st.Step, st.Inverse)
+	}
+	res, err := r.Undo(k)
+	fmt.Println("undone:", res.Undone, err)
+	links, _ := k.Links(kernel.Host)
+	fmt.Println("links:", len(links)) // lo
+	// Output:
+	// step 0 [del link br0]
+	// undone: 1 <nil>
+	// links: 1
 }
