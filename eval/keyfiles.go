@@ -107,8 +107,16 @@ func (e *evaluator) flushKeys(f *lang.File) error {
 		kf.q.Reset()
 		return nil
 	}
+	paths := kf.q.Paths()
 	err := kf.q.Flush()
 	if err == nil {
+		// Not a kernel change, so not a change line; but the operator
+		// should know a key file was (re)written.
+		for _, p := range paths {
+			if _, err := fmt.Fprintf(e.stdout, "# writekey %s (written)\n", quoteArgv([]string{p})); err != nil {
+				return errAt(f, err)
+			}
+		}
 		return nil
 	}
 	var n lang.Node = f
