@@ -59,3 +59,37 @@ func hintOf(ds lang.Diagnostics) string {
 	}
 	return ds[0].Hint
 }
+
+// TestCheckTableNamesFromRTTables: eval.Check sees the clash of a
+// declaration with rt_tables that Run would report (QA F-N).
+func TestCheckTableNamesFromRTTables(t *testing.T) {
+	names := kernel.NewTableNames()
+	if err := names.Add(200, "isp_b"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := testOptions(t, kernel.NewModel(), &out)
+	o.Tables = names
+	for src, want := range map[string]string{
+		"table 400 name isp_b\n": "t.nets:1:16: table name isp_b already names table 200 (in iproute2's rt_tables)",
+		"table 200 name other\n": "t.nets:1:16: table 200 is already named isp_b",
+		"table 200 name isp_b\n": "",
+	} {
+		f, err := lang.Parse("t.nets", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if ds := Check(f, o); len(ds) > 0 {
+			got = ds.Error()
+		}
+		if got != want {
+			t.Errorf("%q: check %q, want %q", src, got, want)
+		}
+		// The run agrees.
+		_, err = Run(context.Background(), f, o)
+		if (err == nil) != (want == "") {
+			t.Errorf("%q: run error %v, check %q", src, err, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
@@ -87,6 +88,20 @@ func usedTables(f *lang.File, o Options, names *kernel.TableNames) map[string]ui
 					if _, builtin := lang.BuiltinTables[t]; !builtin {
 						if id, ok := names.ID(t); ok {
 							out[t] = id
+						}
+					}
+				}
+			case *lang.NetStmt:
+				// `table 400 name x`: the name rt_tables gives 400, so
+				// that the checker sees the clash the run would report.
+				if n.Verb == "table" && !n.Del {
+					if d, _ := lang.Decode(n); d != nil && d.Value("name") != nil {
+						if id, err := strconv.ParseUint(lang.Keyword(d.Value("table")), 0, 32); err == nil {
+							if name := names.Name(uint32(id)); name != "" && name != strconv.FormatUint(id, 10) {
+								if _, builtin := lang.BuiltinTables[name]; !builtin {
+									out[name] = uint32(id)
+								}
+							}
 						}
 					}
 				}

@@ -342,6 +342,27 @@ func (c *checker) tableDecl(d *Decoded, s *NetStmt) {
 		c.errf(namef.Value, "", "table name %s is already table %d", name, prev)
 		return
 	}
+	if prev, ok := c.opts.Tables[name]; ok && prev != ref.ID {
+		c.errf(namef.Value, "", "table name %s already names table %d (in iproute2's rt_tables)", name, prev)
+		return
+	}
+	if id, ok := c.opts.Tables[name]; !ok || id != ref.ID {
+		// A name rt_tables already gives this id is a restatement;
+		// any other name for an id that has one is a clash.
+		var others []string
+		for _, m := range []map[string]uint32{c.tables, c.opts.Tables} {
+			for other, id := range m {
+				if id == ref.ID && other != name {
+					others = append(others, other)
+				}
+			}
+		}
+		if len(others) > 0 {
+			sort.Strings(others)
+			c.errf(namef.Value, "", "table %d is already named %s", ref.ID, others[0])
+			return
+		}
+	}
 	c.tables[name] = ref.ID
 }
 
