@@ -115,7 +115,8 @@
 //	         when that link or its namespace was deleted behind nets'
 //	         back, is moot as well: it counts as done and is reported
 //	         (MootUndo, Options.OnMoot), so that such a journal does not
-//	         wedge every later run. An inverse that recreates something
+//	         wedge every later run; so is a deletion (undoing an addition)
+//	         in a named namespace deleted since. An inverse that recreates something
 //	         (a link restored whole, an address, route, rule, neighbour or
 //	         namespace) is never moot: it fails, the journal is kept, and
 //	         Recovery.Discard (`nets recover --discard`) is the way out.

@@ -54,7 +54,7 @@ func TestMootAttributeRestore(t *testing.T) {
 			t.Fatalf("Rollback: %v", err)
 		}
 		if len(notes) != 1 || notes[0].Step != 0 || !strings.Contains(notes[0].Want, "pre0") ||
-			notes[0].Reason != "link pre0 no longer exists" {
+			notes[0].Reason != "link pre0 no longer exists (nothing to restore)" {
 			t.Fatalf("moot notes = %+v", notes)
 		}
 		if s := notes[0].String(); !strings.Contains(s, "nothing to restore") {
@@ -334,5 +334,40 @@ func TestJournalHardening(t *testing.T) {
 			t.Errorf("Begin in another user's directory = %v", err)
 		}
 		os.Chown(o.JournalDir, 0, 0)
+	}
+}
+
+// Undoing an addition in a namespace deleted since (behind nets' back) is
+// moot: what it would delete went with the namespace. Deleting a
+// namespace the run created is not affected.
+func TestMootDeleteInGoneNamespace(t *testing.T) {
+	m := simpleModel(t)
+	ensureAll(t, m, []kernel.Want{{Netns: &kernel.NetnsWant{Name: "ext"}},
+		link("ext", kernel.LinkWant{Name: "e0", Kind: kernel.KindBridge, Up: bptr(true)}),
+		addr("ext", "e0", "10.5.0.1/24")})
+	before := m.Dump("")
+	o := journalOpts(t)
+	var notes []txn.MootUndo
+	o.OnMoot = func(n txn.MootUndo) { notes = append(notes, n) }
+	tx := begin(t, m, o)
+	mustEnsure(t, tx, via("ext", "10.6.0.0/16", "10.5.0.2", 0))
+	mustEnsure(t, tx, kernel.Want{Netns: &kernel.NetnsWant{Name: "mine"}})
+	mustEnsure(t, tx, link("", kernel.LinkWant{Name: "br9", Kind: kernel.KindBridge}))
+	if err := m.DelNamespace("ext"); err != nil {
+		t.Fatal(err)
+	}
+	tx.Abandon()
+	n, err := txn.Recover(m, o)
+	if err != nil || n != 3 {
+		t.Fatalf("Recover = %d, %v", n, err)
+	}
+	if len(notes) != 1 || notes[0].Step != 0 || notes[0].Reason != "namespace ext no longer exists (nothing to delete)" {
+		t.Fatalf("notes = %+v", notes)
+	}
+	if d := diffLines(before, m.Dump("")); d != "" {
+		t.Fatalf("host state differs:\n%s", d)
+	}
+	if nss, _ := m.Namespaces(); len(nss) != 0 {
+		t.Fatalf("namespaces left: %v", nss)
 	}
 }

@@ -436,16 +436,19 @@ func (e *UndoError) Error() string {
 // or the configuration of a WireGuard device, when that link (or the
 // namespace it was in) was deleted after the run changed it, by
 // something other than nets. There is nothing left to restore them on.
-// An inverse that would recreate something (a link, an address, a
-// route, a rule, a neighbour, a namespace) is never moot.
+// Likewise an inverse that deletes something (`del ...`, undoing what
+// the run added) in a namespace that was deleted since: what it would
+// delete went with the namespace. An inverse that would recreate
+// something (a link, an address, a route, a rule, a neighbour, a
+// namespace) is never moot.
 type MootUndo struct {
 	Step   int    // the step's sequence number in the journal
 	Want   string // the inverse, rendered by kernel.FormatWant (no secrets)
-	Reason string // e.g. "link pre0 no longer exists"
+	Reason string // e.g. "link pre0 no longer exists (nothing to restore)"
 }
 
 func (m MootUndo) String() string {
-	return fmt.Sprintf("step %d: %s: skipped, %s (nothing to restore)", m.Step, m.Want, m.Reason)
+	return fmt.Sprintf("step %d: %s: skipped, %s", m.Step, m.Want, m.Reason)
 }
 
 // Unwrap returns each failure's error.
@@ -555,7 +558,8 @@ func moot(err error, w kernel.Want, older []record) bool {
 // because w only restores attributes of a link or a WireGuard device's
 // configuration (it creates nothing) and that link no longer exists: not
 // in w.NS (nor, for a move back, in the namespace it was to move to), or
-// w.NS itself is gone. It asks the kernel afresh rather than trusting
+// w.NS itself is gone; or because w deletes something in a named
+// namespace that is gone. It asks the kernel afresh rather than trusting
 // the error, which may be about another object (a missing master). The
 // reason says what is gone.
 func objectGone(k kernel.Kernel, err error, w kernel.Want) (string, bool) {
@@ -563,7 +567,18 @@ func objectGone(k kernel.Kernel, err error, w kernel.Want) (string, bool) {
 		return "", false
 	}
 	if w.Absent {
-		return "", false
+		// A deletion in a namespace that is gone: nothing is left
+		// to delete. (Never a deletion of a namespace itself: that one
+		// succeeds when the namespace is gone.)
+		ns := norm(w.NS)
+		if w.Netns != nil || ns == kernel.Host || !errors.Is(err, kernel.ErrNoNetns) {
+			return "", false
+		}
+		names, lerr := k.Namespaces()
+		if lerr != nil || slices.Contains(names, ns) {
+			return "", false
+		}
+		return fmt.Sprintf("namespace %s no longer exists (nothing to delete)", ns), true
 	}
 	var name string
 	var other *string // a move back: the namespace the link was to go to
@@ -609,12 +624,12 @@ func objectGone(k kernel.Kernel, err error, w kernel.Want) (string, bool) {
 		}
 	}
 	if nsGone {
-		return fmt.Sprintf("namespace %s (with link %s) no longer exists", norm(w.NS), name), true
+		return fmt.Sprintf("namespace %s (with link %s) no longer exists (nothing to restore)", norm(w.NS), name), true
 	}
 	if ns := norm(w.NS); ns != kernel.Host {
-		return fmt.Sprintf("link %s no longer exists in namespace %s", name, ns), true
+		return fmt.Sprintf("link %s no longer exists in namespace %s (nothing to restore)", name, ns), true
 	}
-	return fmt.Sprintf("link %s no longer exists", name), true
+	return fmt.Sprintf("link %s no longer exists (nothing to restore)", name), true
 }
 
 func createdIn(older []record, isCreation func(kernel.Want) bool) bool {
