@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -91,5 +93,28 @@ func TestCheckTableNamesFromRTTables(t *testing.T) {
 		if (err == nil) != (want == "") {
 			t.Errorf("%q: run error %v, check %q", src, err, got)
 		}
+	}
+}
+
+// TestExecErrorMessage: a failed exec names the command once, quoted as
+// a recipe writes it, and the exit status (QA R13), keeping the error
+// chain.
+func TestExecErrorMessage(t *testing.T) {
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	o.Exec = func(ctx context.Context, ns string, cmd kernel.Cmd) error {
+		// What kernel.Netlink.Exec returns for a failing program.
+		err := exec.CommandContext(ctx, "sh", "-c", "exit 3").Run()
+		return &kernel.Error{Op: "exec " + strings.Join(cmd.Args, " "), NS: ns, Err: fmt.Errorf("%s: %w", cmd.Args[0], err)}
+	}
+	_, err := runIn(t, o, t.TempDir(), "netns lab\nin netns lab < exec sh -c \"echo out; exit 3\" >\n", false)
+	var d lang.Diagnostic
+	if !errors.As(err, &d) || d.Msg != `in netns lab: exec sh -c "echo out; exit 3": exit status 3` {
+		t.Errorf("message %q (%v)", d.Msg, err)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("the exit error is not reachable: %v", err)
 	}
 }

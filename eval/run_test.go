@@ -361,7 +361,7 @@ func TestExec(t *testing.T) {
 		t.Errorf("output %q", out.String())
 	}
 	var d lang.Diagnostic
-	if !errors.As(err, &d) || d.Msg != "false: exit status 1" || d.Pos.Line != 4 {
+	if !errors.As(err, &d) || d.Msg != "exec false: exit status 1" || d.Pos.Line != 4 {
 		t.Errorf("error %v", err)
 	}
 	if nss, _ := m.Namespaces(); len(nss) != 0 {

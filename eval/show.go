@@ -1,8 +1,11 @@
 package eval
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 
 	"github.com/nets-lang/nets/eval/value"
@@ -65,9 +68,34 @@ func (e *evaluator) exec(s *lang.Exec, sc *scope) error {
 		err = e.tx.Exec(e.ctx, e.ns, cmd)
 	}
 	if err != nil {
-		return errAt(s, fmt.Errorf("%s: %w", quoteArgv(argv), err))
+		return execError(s, e.ns, argv, err)
 	}
 	return nil
+}
+
+// execError is the diagnostic of a failed exec: the command as the
+// recipe would write it, once, and why it failed (`exec sh -c "echo
+// out; exit 3": exit status 3`), the namespace named when it is not the
+// host's. err stays reachable (errors.Is/As).
+func execError(s *lang.Exec, ns string, argv []string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errAt(s, err)
+	}
+	why := err.Error()
+	var ee *exec.ExitError
+	var ke *kernel.Error
+	switch {
+	case errors.As(err, &ee):
+		why = ee.Error() // "exit status 3", "signal: killed"
+	case errors.As(err, &ke) && ke.Err != nil:
+		why = ke.Err.Error()
+	}
+	msg := "exec " + quoteArgv(argv) + ": " + why
+	if ns != kernel.Host {
+		msg = "in netns " + ns + ": " + msg
+	}
+	pos, end := s.Bounds()
+	return lang.Diagnostic{Pos: pos, End: end, Msg: msg, Err: err}
 }
 
 // quoteArgv renders argv as recipe words, quoting what needs it, for
