@@ -137,7 +137,9 @@ func (c *cli) cmdRecover(args []string) int {
 	info := r.Journal()
 	if info == nil {
 		if waited {
-			c.errorf("nothing to recover: the run finished and committed (no journal in %s)", opts.JournalDir)
+			// It committed, or rolled back completely: either way
+			// there is nothing to undo.
+			c.errorf("nothing to recover: the run finished and left no journal (in %s)", opts.JournalDir)
 		} else {
 			c.errorf("nothing to recover (no journal in %s)", opts.JournalDir)
 		}
