@@ -125,7 +125,8 @@ func quoteArgv(argv []string) string {
 //	show links | addrs | routes [table T|all] | rules | neigh | netns | wireguard [NAME]
 //
 // routes shows table main unless a table (or all) is given. Private and
-// preshared keys are never printed.
+// preshared keys are never printed. Showing something absent (`show
+// wireguard nosuch`) prints a comment saying so; it is no error.
 func (e *evaluator) show(s *lang.Show, sc *scope) error {
 	d, ds := lang.DecodeShow(s)
 	if len(ds) > 0 {
@@ -158,6 +159,12 @@ func (e *evaluator) show(s *lang.Show, sc *scope) error {
 		arg = only
 	}
 	out, err := kernel.Show(e.tx.Ensurer().Kernel(), e.ns, s.What.Name, arg, e.names)
+	var ke *kernel.Error
+	if errors.Is(err, kernel.ErrNotFound) && errors.As(err, &ke) && ke.Err != nil {
+		// A query of something absent answers so; it does not fail
+		// (and roll back) the recipe.
+		out, err = "# "+ke.Op+": "+ke.Err.Error()+"\n", nil
+	}
 	if err != nil {
 		return errAt(s, err)
 	}
