@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -420,4 +421,73 @@ func TestBulkDumpsOnce(t *testing.T) {
 // RouteBatch passes batches through, so that runs are pipelined.
 func (c *countingKernel) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	return c.Netlink.RouteBatch(ns, ops)
+}
+
+// journalCheck is a kernel whose route batches first check that the
+// journal on disk already holds an inverse for every route of the batch.
+type journalCheck struct {
+	*kernel.Netlink
+	t        *testing.T
+	path     string
+	batches  int
+	checked  int
+	violated int
+}
+
+func (j *journalCheck) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
+	j.batches++
+	b, err := os.ReadFile(j.path)
+	if err != nil {
+		j.t.Errorf("batch %d of %d routes sent with no journal: %v", j.batches, len(ops), err)
+		j.violated++
+	}
+	have := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var l struct {
+			Inverse []kernel.Want `json:"inverse"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		for _, w := range l.Inverse {
+			if w.Route != nil {
+				have[w.Route.Route.Dst.String()] = true
+			}
+		}
+	}
+	for _, o := range ops {
+		j.checked++
+		if !have[o.Route.Dst.String()] {
+			j.violated++
+			if j.violated < 5 {
+				j.t.Errorf("route %v sent before its inverse was journaled", o.Route.Dst)
+			}
+		}
+	}
+	return j.Netlink.RouteBatch(ns, ops)
+}
+
+// TestBulkJournalBeforeSend: every route of every pipelined batch — the
+// run's adds and the rollback's deletes — has its inverse in the journal
+// file before the batch is sent.
+func TestBulkJournalBeforeSend(t *testing.T) {
+	const n = 30000
+	nl, ns := ktest.New(t)
+	before := ktest.State(t, ns)
+	dir := t.TempDir()
+	k := &journalCheck{Netlink: nl, t: t, path: filepath.Join(dir, "journal")}
+	f, err := lang.Parse("bulk.nets", []byte(bulkRecipe(n, -1, 0, "fail \"stop\"\n")))
+	must(t, err)
+	_, err = eval.Run(context.Background(), f, eval.Options{Kernel: k, Tx: txn.Options{JournalDir: dir}})
+	var ee *eval.Error
+	if !errors.As(err, &ee) || ee.UndoErr != nil || ee.Undone != n {
+		t.Fatalf("Run = %v, want the fail rolled back with %d changes undone", err, n)
+	}
+	if k.batches < 2 || k.checked < 2*n || k.violated != 0 {
+		t.Fatalf("%d batches, %d routes checked, %d sent before their inverse was journaled", k.batches, k.checked, k.violated)
+	}
+	if d := ktest.Diff(before, ktest.State(t, ns)); d != "" {
+		t.Fatalf("state after the rollback differs:\n%s", d)
+	}
+	t.Logf("%d batches, %d routes checked against the journal", k.batches, k.checked)
 }
