@@ -45,7 +45,7 @@ syn match netsValue /\v<host>(\s*\()@!/
 " when called (defined last: at the same position it wins).
 syn match netsCall ~\v([A-Za-z0-9_.:/%@$-])@<![A-Za-z_][A-Za-z0-9_-]*\ze\(~
 syn match netsFunction /\v(<def\s+)@<=[A-Za-z_][A-Za-z0-9_-]*/
-syn match netsBuiltin /\v<(has_netns|has_link|writekey|readkey|genkey|genpsk|pubkey|string|subnet|range|host|env|int|len)>\ze\(/
+syn match netsBuiltin /\v<(has_netns|has_link|writekey|loadkey|readkey|genkey|genpsk|pubkey|string|subnet|range|host|env|int|len)>\ze\(/
 
 " Words by shape: a word must not touch word characters on either side.
 syn match netsNumber ~\v([A-Za-z0-9_.:/%@$-])@<![0-9]+(-[0-9]+)?([A-Za-z0-9_.:/%@$-])@!~
