@@ -118,10 +118,11 @@ func (e *evaluator) seed(ns string) error {
 // space and the recipe text, such as "+ route 10.0.0.0/8 via 10.1.0.1".
 // A change in a named namespace is wrapped so that the line can be
 // pasted back into a recipe: "+ in netns lab-a < addr 10.10.0.1/24 dev
-// veth-a >".
+// veth-a >". A note (kernel.Change.Note) follows as a comment:
+// "+ link wga type wireguard # userspace (no wireguard kernel module)".
 func FormatChange(c kernel.Change) string {
 	if c.NS == kernel.Host || c.NS == kernel.HostName {
 		return c.String()
 	}
-	return string(c.Mark) + " in netns " + c.NS + " < " + c.Text + " >"
+	return string(c.Mark) + " in netns " + c.NS + " < " + c.Text + " >" + c.Comment()
 }

@@ -213,18 +213,40 @@ type Change struct {
 	Mark byte   // '+' add, '-' remove, '~' change in place
 	NS   string // namespace the change happens in (Host = "")
 	Text string // the object in recipe syntax, without the mark
+	// Note says something the operator should know about how the change
+	// is made, printed after the line as a comment (see Comment), e.g.
+	// NoteUserspaceWireGuard; "" when there is nothing to say.
+	Note string
 }
 
-// String returns the line as printed: the mark, a space, the text.
-func (c Change) String() string { return string(c.Mark) + " " + c.Text }
+// NoteUserspaceWireGuard is the Note of a change that creates a
+// WireGuard link served by nets' userspace helper because the kernel has
+// no WireGuard.
+const NoteUserspaceWireGuard = "userspace (no wireguard kernel module)"
 
-// MarshalJSON encodes the change as {"mark":"+","ns":"x","text":"..."}.
+// String returns the line as printed: the mark, a space, the text, and
+// the note as a trailing comment when there is one.
+func (c Change) String() string { return string(c.Mark) + " " + c.Text + c.Comment() }
+
+// Comment returns the note as a trailing comment (" # NOTE"), "" when
+// there is none. Renderers that wrap Text (`in netns X < TEXT >`) append
+// it after the wrapping.
+func (c Change) Comment() string {
+	if c.Note == "" {
+		return ""
+	}
+	return " # " + c.Note
+}
+
+// MarshalJSON encodes the change as {"mark":"+","ns":"x","text":"..."},
+// with "note" when there is one.
 func (c Change) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Mark string `json:"mark"`
 		NS   string `json:"ns,omitempty"`
 		Text string `json:"text"`
-	}{string(c.Mark), c.NS, c.Text})
+		Note string `json:"note,omitempty"`
+	}{string(c.Mark), c.NS, c.Text, c.Note})
 }
 
 // UnmarshalJSON decodes what MarshalJSON wrote.
@@ -233,11 +255,12 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 		Mark string `json:"mark"`
 		NS   string `json:"ns"`
 		Text string `json:"text"`
+		Note string `json:"note"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	c.NS, c.Text, c.Mark = v.NS, v.Text, 0
+	c.NS, c.Text, c.Note, c.Mark = v.NS, v.Text, v.Note, 0
 	if v.Mark != "" {
 		c.Mark = v.Mark[0]
 	}

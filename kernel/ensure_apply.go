@@ -905,6 +905,9 @@ func (e *Ensurer) createLink(s *Step, ns, from string, lw LinkWant) error {
 		text += " netns " + nsWord(ns)
 	}
 	s.change('+', from, text)
+	if lw.Kind == KindWireGuard && usesUserspaceWireGuard(e.k) {
+		s.Changes[len(s.Changes)-1].Note = NoteUserspaceWireGuard
+	}
 	s.Inverse = []Want{{NS: ns, Absent: true, Link: &LinkWant{Name: lw.Name}}}
 	s.ops = append(s.ops, op{ns: ns, volatile: vol, created: created, do: func(k Kernel) error { return k.AddLink(ns, l) }})
 	return nil

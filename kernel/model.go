@@ -63,6 +63,27 @@ type Model struct {
 	nextIndex int32
 	nextMAC   uint32
 	execs     []ModelExec
+	// userspaceWG: wireguard links are userspace devices, as on a kernel
+	// without WireGuard (see SetUserspaceWireGuard).
+	userspaceWG bool
+}
+
+// SetUserspaceWireGuard says whether the kernel the model stands for has
+// no WireGuard, so that `link X type wireguard` makes a userspace device
+// (Link.Userspace, WGDevice.Userspace) and changes say so. NewModelFrom
+// and Seed take it from the kernel they copy when that kernel can tell
+// (UserspaceWireGuarder); a NewModel has kernel WireGuard.
+func (m *Model) SetUserspaceWireGuard(userspace bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.userspaceWG = userspace
+}
+
+// UserspaceWireGuard reports what SetUserspaceWireGuard set.
+func (m *Model) UserspaceWireGuard() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.userspaceWG
 }
 
 var _ Kernel = (*Model)(nil)
@@ -444,7 +465,10 @@ func (m *Model) AddLink(ns string, l Link) error {
 		if nl.MTU == 0 {
 			nl.MTU = 1420
 		}
-		n.wg[l.Name] = &WGDevice{Name: l.Name, Userspace: l.Userspace}
+		if m.userspaceWG {
+			nl.Userspace = true
+		}
+		n.wg[l.Name] = &WGDevice{Name: l.Name, Userspace: nl.Userspace}
 	default:
 		return kerr(op, ns, syscall.EOPNOTSUPP, fmt.Sprintf("unknown link kind %q", l.Kind))
 	}

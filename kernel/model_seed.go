@@ -10,7 +10,8 @@ import (
 	"strings"
 )
 
-// NewModelFrom returns a Model holding a copy of k's live state: the Host
+// NewModelFrom returns a Model holding a copy of k's live state (and
+// whether k makes WireGuard links in userspace): the Host
 // namespace and each of namespaces that k has, in full (links,
 // addresses, routes of every table, rules, neighbours, WireGuard
 // configurations); every other named namespace of k exists in the copy,
@@ -27,7 +28,9 @@ func (m *Model) Seed(k Kernel, namespaces []string) error {
 	if err != nil {
 		return err
 	}
+	userspaceWG := usesUserspaceWireGuard(k)
 	m.mu.Lock()
+	m.userspaceWG = userspaceWG
 	m.nss = map[string]*mns{}
 	for _, n := range names {
 		m.nss[n] = m.freshNS()

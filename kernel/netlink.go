@@ -60,6 +60,11 @@ type Netlink struct {
 	mu     sync.Mutex
 	conns  map[string]*nsConn
 	closed bool
+
+	// wgProbe asks once whether the kernel has WireGuard
+	// (UserspaceWireGuard).
+	wgProbe     sync.Once
+	wgUserspace bool
 }
 
 var _ Kernel = (*Netlink)(nil)

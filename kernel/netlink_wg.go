@@ -203,6 +203,34 @@ func (n *Netlink) staleToNotFound(name string, err error) error {
 		name, fs.ErrNotExist)
 }
 
+// UserspaceWireGuarder is implemented by kernels that can tell whether
+// `link X type wireguard` makes a userspace device (the kernel has no
+// WireGuard): *Netlink (by asking the kernel) and *Model (as told, or as
+// the kernel it was seeded from said). Plans and runs use it to say so
+// in the change line (Change.Note).
+type UserspaceWireGuarder interface {
+	UserspaceWireGuard() bool
+}
+
+// usesUserspaceWireGuard reports whether k makes WireGuard links in
+// userspace; false when k cannot tell.
+func usesUserspaceWireGuard(k Kernel) bool {
+	u, ok := k.(UserspaceWireGuarder)
+	return ok && u.UserspaceWireGuard()
+}
+
+// UserspaceWireGuard reports whether `link X type wireguard` makes a
+// userspace device here: the kernel has no WireGuard (KernelHasWireGuard,
+// asked once per Netlink). When the kernel cannot be asked it says
+// false: no claim is better than a wrong one.
+func (n *Netlink) UserspaceWireGuard() bool {
+	n.wgProbe.Do(func() {
+		has, err := KernelHasWireGuard()
+		n.wgUserspace = err == nil && !has
+	})
+	return n.wgUserspace
+}
+
 // KernelHasWireGuard reports whether the running kernel has WireGuard
 // (built in, loaded, or loadable on demand): whether `link X type
 // wireguard` makes a kernel device rather than a userspace one. It asks

@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"encoding/json"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +69,51 @@ func TestCreatableKind(t *testing.T) {
 	}
 	if got := linkLine(out[1], Host, nil); got != "link i0 up" {
 		t.Errorf("i0 saves as %q", got)
+	}
+}
+
+// TestUserspaceWireGuardNote: creating a wireguard link on a kernel (or a
+// model of one) without WireGuard says so in the change (F-A), in the
+// line and in JSON; a model seeded from such a kernel knows it.
+func TestUserspaceWireGuardNote(t *testing.T) {
+	for _, userspace := range []bool{false, true} {
+		m := NewModel()
+		m.SetUserspaceWireGuard(userspace)
+		st, err := NewEnsurer(m).Ensure(Want{Link: &LinkWant{Name: "wg0", Kind: KindWireGuard}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := st.Changes[0]
+		line, note := "+ link wg0 type wireguard", ""
+		if userspace {
+			line, note = line+" # userspace (no wireguard kernel module)", NoteUserspaceWireGuard
+		}
+		if c.String() != line || c.Note != note {
+			t.Errorf("userspace=%v: change %q (note %q), want %q", userspace, c.String(), c.Note, line)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Change
+		if err := json.Unmarshal(b, &back); err != nil || back != c {
+			t.Errorf("JSON round trip: %s -> %+v, %v", b, back, err)
+		}
+		if userspace != strings.Contains(string(b), `"note":"userspace (no wireguard kernel module)"`) {
+			t.Errorf("JSON: %s", b)
+		}
+		ls, _ := m.Links(Host)
+		for _, l := range ls {
+			if l.Name == "wg0" && l.Userspace != userspace {
+				t.Errorf("model link wg0 Userspace = %v, want %v", l.Userspace, userspace)
+			}
+		}
+		seeded, err := NewModelFrom(m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seeded.UserspaceWireGuard() != userspace {
+			t.Errorf("a model seeded from a kernel with userspace=%v says %v", userspace, seeded.UserspaceWireGuard())
+		}
 	}
 }

@@ -42,7 +42,9 @@ the recipe's print and exec output go to stderr). The schema is stable:
     "changed": true,           # run: changes were made and kept;
                                # plan: changes are pending
     "changes": [               # in order; [] when there are none
-      {"mark": "+", "ns": "", "text": "route 10.0.0.0/8 via 10.1.0.1"}
+      {"mark": "+", "ns": "", "text": "route 10.0.0.0/8 via 10.1.0.1"},
+      {"mark": "+", "ns": "", "text": "link wg0 type wireguard",
+       "note": "userspace (no wireguard kernel module)"}   # note: only when there is one
     ],
     "confirm_deadline": "...", # run --confirm only: RFC 3339 time of the revert
     "error": null              # or, when the command failed:

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/kernel/ktest"
 	"github.com/nets-lang/nets/kernel/netns"
 	"github.com/nets-lang/nets/kernel/wgdev"
@@ -62,6 +63,14 @@ func TestScripts(t *testing.T) {
 			env.Setenv("EXAMPLES", examples)
 			env.Setenv(envJournalDir, filepath.Join(env.WorkDir, ".nets-journal"))
 			return nil
+		},
+		// [wgmodule]: the kernel has WireGuard, so `link X type
+		// wireguard` makes a kernel device, not a userspace one.
+		Condition: func(cond string) (bool, error) {
+			if cond != "wgmodule" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			return kernel.KernelHasWireGuard()
 		},
 	})
 }

@@ -48,12 +48,13 @@ type jsonChange struct {
 	Mark string `json:"mark"`
 	NS   string `json:"ns"`
 	Text string `json:"text"`
+	Note string `json:"note,omitempty"`
 }
 
 func jsonChanges(chs []kernel.Change) []jsonChange {
 	out := make([]jsonChange, 0, len(chs))
 	for _, ch := range chs {
-		out = append(out, jsonChange{Mark: string(ch.Mark), NS: ch.NS, Text: ch.Text})
+		out = append(out, jsonChange{Mark: string(ch.Mark), NS: ch.NS, Text: ch.Text, Note: ch.Note})
 	}
 	return out
 }
@@ -108,7 +109,7 @@ func (o *output) display(ch kernel.Change) string {
 		case o.ns:
 			ch.NS = kernel.Host
 		case kernel.Host, kernel.HostName:
-			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >"
+			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >" + ch.Comment()
 		}
 	}
 	return eval.FormatChange(ch)

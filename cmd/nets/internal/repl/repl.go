@@ -709,7 +709,7 @@ func (r *REPL) display(ch kernel.Change) string {
 		case r.runNS:
 			ch.NS = kernel.Host
 		case kernel.Host, kernel.HostName:
-			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >"
+			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >" + ch.Comment()
 		}
 	}
 	return eval.FormatChange(ch)
