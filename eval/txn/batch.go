@@ -67,10 +67,15 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 	return len(steps), nil
 }
 
+// undoGroupMax bounds a group of undone steps: all of a group's steps
+// are prepared before any is applied, so a bigger group only holds more
+// memory (the kernel layer pipelines in chunks of 1000 anyway).
+const undoGroupMax = 1 << 13
+
 // undoGroupStart returns the start lo of the longest run recs[lo..i]
-// (walking from i towards older steps) of steps whose inverse is a single
-// route or neighbour want, each naming a different object (the grouping
-// EnsureBatch uses): their inverses do not depend on each other, so they
+// (at most undoGroupMax steps, walking from i towards older steps) of
+// steps whose inverse is a single route or neighbour want, each naming a
+// different object (the grouping EnsureBatch uses): their inverses do not depend on each other, so they
 // can be prepared together and applied as one batch. It returns i when
 // recs[i] starts no such run of two or more, or when the kernel cannot
 // pipeline (a kernel.Model: undone one step at a time, each step's mark
@@ -89,9 +94,9 @@ func undoGroupStart(e *kernel.Ensurer, recs []record, i int) int {
 	if i == 0 || !groupable(recs[i]) || !groupable(recs[i-1]) {
 		return i
 	}
-	seen := make(map[objKey]struct{}, min(i+1, 1<<13))
+	seen := make(map[objKey]struct{}, min(i+1, undoGroupMax))
 	lo := i + 1
-	for lo > 0 {
+	for lo > 0 && i+1-lo < undoGroupMax {
 		r := recs[lo-1]
 		if len(r.inverse) != 1 {
 			break
