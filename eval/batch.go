@@ -148,7 +148,7 @@ func (e *evaluator) flush() error {
 	if e.ctx.Err() != nil && !errors.Is(err, e.ctx.Err()) {
 		err = fmt.Errorf("%w (interrupted: %v)", err, e.ctx.Err())
 	}
-	return errAt(n, err)
+	return e.netErr(n, err)
 }
 
 // endBatch flushes what is queued when the evaluation ends. After a

@@ -118,3 +118,31 @@ func TestExecErrorMessage(t *testing.T) {
 		t.Errorf("the exit error is not reachable: %v", err)
 	}
 }
+
+// TestMissingLinkError: a statement naming a link that does not exist
+// is reported at the name, with a did-you-mean (QA R8), in batches too.
+func TestMissingLinkError(t *testing.T) {
+	for src, want := range map[string]string{
+		"link eth1 type bridge\naddr 10.0.0.1/24 dev eht1\n":                     "2:22: there is no link eht1 | did you mean `eth1`?",
+		"link eth1 type bridge\nroute 10.1.0.0/16 dev eht1\n":                    "2:23: there is no link eht1 | did you mean `eth1`?",
+		"netns lab\nin netns lab < route 10.1.0.0/16 dev zz0 >\n":                "2:38: there is no link zz0 in netns lab | create it first (`link zz0 type ...`), or check the name",
+		"link eth1 type bridge\nneigh 10.0.0.9 lladdr 02:00:00:00:00:01 dev x\n": "2:45: there is no link x | create it first (`link x type ...`), or check the name",
+	} {
+		m := kernel.NewModel()
+		var out bytes.Buffer
+		o := testOptions(t, m, &out)
+		_, err := runIn(t, o, t.TempDir(), src, false)
+		var d lang.Diagnostic
+		if !errors.As(err, &d) {
+			t.Errorf("%q: error %v", src, err)
+			continue
+		}
+		got := fmt.Sprintf("%d:%d: %s | %s", d.Pos.Line, d.Pos.Column, d.Msg, d.Hint)
+		if got != want {
+			t.Errorf("%q:\n got %s\nwant %s", src, got, want)
+		}
+		if !errors.Is(err, kernel.ErrNotFound) {
+			t.Errorf("%q: errors.Is(ErrNotFound) lost", src)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (e *evaluator) ensure(n lang.Node, w kernel.Want) error {
 		if e.ctx.Err() != nil && !errors.Is(err, e.ctx.Err()) {
 			err = fmt.Errorf("%w (interrupted: %v)", err, e.ctx.Err())
 		}
-		return errAt(n, err)
+		return e.netErr(n, err)
 	}
 	for _, c := range step.Changes {
 		e.res.Changes = append(e.res.Changes, c)

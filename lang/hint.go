@@ -99,3 +99,8 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// DidYouMean returns "did you mean `x`?" for the candidate closest to s
+// by edit distance, or "" when none is close enough: the hint of every
+// unknown-name diagnostic, for the evaluator's too.
+func DidYouMean(s string, candidates []string) string { return didYouMean(s, candidates) }

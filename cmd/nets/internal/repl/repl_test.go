@@ -176,9 +176,10 @@ nets[host]> $nope + 1
 nets[host]> link v0 type veth peer v1
 + link v0 type veth peer v1
 nets[host]> link v0 master nothere
-<input 5>:1:1: set link v0: no such device
+<input 5>:1:16: there is no link nothere
  1 | link v0 master nothere
-   | ^~~~~~~~~~~~~~~~~~~~~~
+   |                ^~~~~~~
+   = hint: create it first (`+"`link nothere type ...`"+`), or check the name
 nets[host]> fail "boom"
 <input 6>:1:1: boom
  1 | fail "boom"
@@ -339,9 +340,10 @@ nets[host]*> link a mtu 99999
 nets[host]*> link b type bridge
 + link b type bridge
 nets[host]*> link b master nothere
-<input 5>:1:1: set link b: no such device
+<input 5>:1:15: there is no link nothere
  1 | link b master nothere
-   | ^~~~~~~~~~~~~~~~~~~~~
+   |               ^~~~~~~
+   = hint: create it first (`+"`link nothere type ...`"+`), or check the name
 # the transaction (begin at input 1) is rolled back: 2 changes undone
 nets[host]> show links
 link lo down
@@ -384,9 +386,10 @@ nets[host]> def mk($n) <
 ..........> >
 nets[host]> mk(b0)
 + link b0 type bridge
-<input 3>:3:3: set link b0: no such device
+<input 3>:3:18: there is no link nothere
  3 |   link $n master nothere
-   |   ^~~~~~~~~~~~~~~~~~~~~~
+   |                  ^~~~~~~
+   = hint: create it first (`+"`link nothere type ...`"+`), or check the name
 # rolled back: 1 change undone
 nets[host]> show links
 link lo down
