@@ -214,13 +214,14 @@ nothing to recover.
 
 An undo step that only restores settings of a link (mtu, alias,
 master, ...) that something other than nets deleted since is skipped
-with a note: there is nothing left to restore. An undo step that can
-never succeed for another reason (say it would put an address back on
-a link that is gone) makes recover fail and keep the journal, and every
-run refuses to start over it. Fix the cause and run recover again, or
-drop the journal with --discard: it lists the undo steps it drops, then
-removes the journal WITHOUT undoing anything, so what that run changed
-stays as it is now.`,
+with a note: there is nothing left to restore. So is one that would
+delete what the run added in a namespace deleted since. An undo step
+that can never succeed for another reason (say it would put an address
+back on a link that is gone) makes recover fail and keep the journal,
+and every run refuses to start over it. Fix the cause and run recover
+again, or drop the journal with --discard: it lists the undo steps it
+drops, then removes the journal WITHOUT undoing anything, so what that
+run changed stays as it is now.`,
 		flags: func() (*flag.FlagSet, []string) {
 			var o recoverOpts
 			return o.flags("recover"), []string{"wait", "discard"}
