@@ -883,6 +883,9 @@ func (e *Ensurer) createLink(s *Step, ns, from string, lw LinkWant) error {
 	if lw.Veth != nil {
 		v := *lw.Veth
 		abs := peerNS(from, v.PeerNetns)
+		if err := e.checkPeerFree(from, lw.Name, abs, v.Peer); err != nil {
+			return err
+		}
 		v.PeerNetns = relNS(ns, abs)
 		l.Veth = &v
 		vol = append(vol, abs)
@@ -911,6 +914,62 @@ func (e *Ensurer) createLink(s *Step, ns, from string, lw LinkWant) error {
 	s.Inverse = []Want{{NS: ns, Absent: true, Link: &LinkWant{Name: lw.Name}}}
 	s.ops = append(s.ops, op{ns: ns, volatile: vol, created: created, do: func(k Kernel) error { return k.AddLink(ns, l) }})
 	return nil
+}
+
+// checkPeerFree fails when the veth peer name `peer` is taken in the
+// peer's namespace pns by a link that creating `name` (in from) does not
+// delete first, so that the error names the peer instead of the kernel's
+// bare EEXIST on the whole statement (F-L). The other end of the link
+// `name` is about to replace (same name in from) is not a clash.
+func (e *Ensurer) checkPeerFree(from, name, pns, peer string) error {
+	pn, err := e.state(pns)
+	if err != nil {
+		if errors.Is(err, ErrNoNetns) {
+			return nil // the namespace is made later in the run, or the add fails on it
+		}
+		return err
+	}
+	l := pn.links[peer]
+	if l == nil || (pns == from && peer == name) {
+		return nil
+	}
+	if n, err := e.state(from); err == nil {
+		if cur := n.links[name]; cur != nil && cur.Veth != nil && cur.Veth.Peer == peer && peerNS(from, cur.Veth.PeerNetns) == pns {
+			return nil // the current pair, deleted before the new one is made
+		}
+	}
+	where := ""
+	if pns != from {
+		where = " in netns " + nsWord(pns)
+	}
+	return &Error{Op: "link " + name + " type veth", NS: from, Kind: ErrExist, Field: "peer",
+		Err: &peerExistsError{peer: peer, where: where, what: linkKindPhrase(*l)}}
+}
+
+// peerExistsError says a veth peer name is taken; it unwraps to EEXIST,
+// which the kernel would have returned.
+type peerExistsError struct{ peer, where, what string }
+
+func (e *peerExistsError) Error() string {
+	return "peer " + e.peer + " already exists" + e.where + " (" + e.what + ")"
+}
+
+func (e *peerExistsError) Unwrap() error { return syscall.EEXIST }
+
+// linkKindPhrase names what kind of link l is, for messages: "a bridge".
+func linkKindPhrase(l Link) string {
+	switch l.Kind {
+	case KindDevice, "":
+		if l.Name == "lo" {
+			return "the loopback device"
+		}
+		return "a device"
+	case KindWireGuard:
+		return "a wireguard link"
+	case KindVeth, KindBridge, KindVXLAN, KindMacvlan, KindTun, KindTap:
+		return "a " + l.Kind
+	}
+	return "a link of kind " + l.Kind
 }
 
 // restoreLink makes link st.Link of ns exactly as recorded, with its

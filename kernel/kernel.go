@@ -117,6 +117,10 @@ type Error struct {
 	Err     error  // underlying error (errno or other)
 	Kind    error  // one of ErrExist, ErrNotFound, ... or nil
 	Message string // the kernel's extended ack text, "" when none
+	// Field names the statement word the error is about ("peer" of a
+	// veth), so that a diagnostic can point at it; "" for the whole
+	// statement.
+	Field string
 }
 
 func (e *Error) Error() string {

@@ -526,6 +526,22 @@ func Cases() []Case {
 					t.Errorf("br0 after a 1400 port joined: %+v (want mtu 9000)", l)
 				}
 			}},
+		{Name: "veth peer name taken by a bridge", Setup: one(func(env Env) kernel.Want {
+			return link(env.NS, kernel.LinkWant{Name: "br1", Kind: kernel.KindBridge})
+		}), Want: func(env Env) kernel.Want { return veth(env.NS, "a1", "br1") }, Err: kernel.ErrExist,
+			Check: func(t *testing.T, k kernel.Kernel, env Env) {
+				if findLink(t, k, env.NS, "a1") != nil {
+					t.Errorf("a1 was created")
+				}
+			}},
+		{Name: "veth peer name taken in the peer namespace", Setup: func(env Env) []kernel.Want {
+			return []kernel.Want{{Netns: &kernel.NetnsWant{Name: env.Other}},
+				link(env.Other, kernel.LinkWant{Name: "br1", Kind: kernel.KindBridge})}
+		}, Want: func(env Env) kernel.Want {
+			w := veth(env.NS, "a1", "br1")
+			w.Link.Veth.PeerNetns = env.Other
+			return w
+		}, Err: kernel.ErrExist},
 		{Name: "veth peer clash recreates", Setup: one(func(env Env) kernel.Want { return veth(env.NS, "c0", "c1") }),
 			Want: func(env Env) kernel.Want { return veth(env.NS, "c0", "c2") }, Marks: "-+"},
 		{Name: "link attribute on missing link", Want: func(env Env) kernel.Want { return linkUp(env.NS, "nosuch0") },
