@@ -20,14 +20,28 @@ var linkFields = []string{"dev", "iif", "oif", "master"}
 // among the links there (the kernel's own text, `get link d0: no such
 // device`, names neither the argument nor a fix). Otherwise it is
 // errAt(n, err).
+//
+// A kernel error that names the statement's word it is about
+// (kernel.Error.Field, e.g. a veth's "peer") points there.
 func (e *evaluator) netErr(n lang.Node, err error) error {
 	s, ok := n.(*lang.NetStmt)
-	if !ok || !errors.Is(err, kernel.ErrNotFound) {
+	if !ok {
 		return errAt(n, err)
 	}
 	var d lang.Diagnostic
 	if errors.As(err, &d) {
 		return err
+	}
+	var fe *kernel.Error
+	if errors.As(err, &fe) && fe.Field != "" {
+		if dec, ds := lang.Decode(s); len(ds) == 0 && dec != nil {
+			if f := dec.Get(fe.Field); f != nil && f.Value != nil {
+				return errAt(f.Value, err)
+			}
+		}
+	}
+	if !errors.Is(err, kernel.ErrNotFound) {
+		return errAt(n, err)
 	}
 	dec, ds := lang.Decode(s)
 	if len(ds) > 0 || dec == nil {

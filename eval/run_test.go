@@ -267,7 +267,7 @@ func TestErrorsIs(t *testing.T) {
 		t.Errorf("errors.Is(%v, ErrExist) = false", err)
 	}
 	var d lang.Diagnostic
-	if !errors.As(err, &d) || d.Pos.Line != 2 || d.Pos.Column != 1 || d.Pos.Filename != "t.nets" {
+	if !errors.As(err, &d) || d.Pos.Line != 2 || d.Pos.Column != 24 || d.Pos.Filename != "t.nets" {
 		t.Errorf("diagnostic %+v", d)
 	}
 	var ke *kernel.Error
