@@ -99,8 +99,18 @@ type mns struct {
 	links   map[string]*Link
 	addrs   map[addrKey]*maddr
 	addrSeq uint64
+	// addrIdx indexes addresses by every destination their own routes
+	// can have (addrDsts): an address's subnet, secondaries and the
+	// addresses sharing its routes are found there without a scan, so
+	// adding or deleting one address costs O(1) in the number of
+	// addresses (F-S: a scan per delete made rollbacks quadratic).
+	addrIdx map[netip.Prefix][]*maddr
 	routes  map[routeKey][]Route
 	nroutes int
+	// srcMain counts the table-main routes by preferred source, so that
+	// deleting an address scans the routes for ones preferring it only
+	// when there are some.
+	srcMain map[netip.Addr]int
 	// byDst indexes routes by table and destination, for nexthop lookups.
 	byDst map[tableDst][]routeKey
 	// plens counts destinations per table, family and prefix length, so
@@ -178,13 +188,15 @@ func NewModel() *Model {
 
 func (m *Model) freshNS() *mns {
 	n := &mns{
-		links:  map[string]*Link{},
-		addrs:  map[addrKey]*maddr{},
-		routes: map[routeKey][]Route{},
-		byDst:  map[tableDst][]routeKey{},
-		plens:  map[tableFamily]*[129]int32{},
-		neighs: map[neighKey]Neigh{},
-		wg:     map[string]*WGDevice{},
+		links:   map[string]*Link{},
+		addrs:   map[addrKey]*maddr{},
+		addrIdx: map[netip.Prefix][]*maddr{},
+		srcMain: map[netip.Addr]int{},
+		routes:  map[routeKey][]Route{},
+		byDst:   map[tableDst][]routeKey{},
+		plens:   map[tableFamily]*[129]int32{},
+		neighs:  map[neighKey]Neigh{},
+		wg:      map[string]*WGDevice{},
 
 		mtuByUser: map[string]bool{},
 	}
@@ -552,11 +564,7 @@ func (m *Model) setUp(n *mns, l *Link, up bool) {
 		}
 		return
 	}
-	for k, a := range n.addrs {
-		if a.Link == l.Name && a.Prefix.Addr().Is6() {
-			delete(n.addrs, k)
-		}
-	}
+	n.dropAddrs(func(a *maddr) bool { return a.Link == l.Name && a.Prefix.Addr().Is6() })
 	n.filterRoutes(func(r Route) bool {
 		return r.Dev == l.Name && !(r.Dst.Addr().Is4() && r.Type == RouteLocal)
 	})
@@ -632,11 +640,7 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 
 // dropIPv6 deletes a link's IPv6 addresses and routes.
 func (n *mns) dropIPv6(name string) {
-	for k, a := range n.addrs {
-		if a.Link == name && a.Prefix.Addr().Is6() {
-			delete(n.addrs, k)
-		}
-	}
+	n.dropAddrs(func(a *maddr) bool { return a.Link == name && a.Prefix.Addr().Is6() })
 	n.filterRoutes(func(r Route) bool { return r.Dev == name && r.Dst.Addr().Is6() })
 }
 
@@ -689,11 +693,7 @@ func (m *Model) moveLink(ns string, n *mns, name, target string) error {
 
 // dropDependents deletes a link's addresses, routes and neighbours.
 func (m *Model) dropDependents(n *mns, name string) {
-	for k, a := range n.addrs {
-		if a.Link == name {
-			delete(n.addrs, k)
-		}
-	}
+	n.dropAddrs(func(a *maddr) bool { return a.Link == name })
 	n.filterRoutes(func(r Route) bool { return r.Dev == name })
 	for k := range n.neighs {
 		if k.link == name {
@@ -795,7 +795,7 @@ func (m *Model) Addrs(ns string) ([]Addr, error) {
 func (m *Model) AddAddr(ns string, a Addr, replace bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "add addr " + a.Prefix.String() + " dev " + a.Link
+	op := nlAddrOp("add", a)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -825,30 +825,131 @@ func (m *Model) addAddrLocked(n *mns, a Addr, quiet bool) {
 	if n.addrs[keyOfAddr(a)] != nil {
 		return
 	}
+	n.putAddr(a)
+	l := n.links[a.Link]
+	n.addAddrRoutes(l, a)
+}
+
+// putAddr records a new address, secondary when its IPv4 subnet (same
+// link, prefix and peer) already has a primary.
+func (n *mns) putAddr(a Addr) *maddr {
 	n.addrSeq++
 	ma := &maddr{Addr: a, seq: n.addrSeq}
 	if a.Prefix.Addr().Is4() {
-		for _, o := range n.addrs {
-			if o.Link == a.Link && o.Prefix.Addr().Is4() && !o.secondary && o.Prefix.Bits() == a.Prefix.Bits() &&
-				o.Prefix.Masked() == a.Prefix.Masked() && o.Peer == a.Peer {
-				ma.secondary = true
-			}
-		}
+		ma.secondary = n.primary(a) != nil
 	}
 	n.addrs[keyOfAddr(a)] = ma
-	l := n.links[a.Link]
-	n.addAddrRoutes(l, ma.Addr)
+	for _, d := range addrDsts(a) {
+		n.addrIdx[d] = append(n.addrIdx[d], ma)
+	}
+	return ma
+}
+
+// dropAddr forgets the address ma.
+func (n *mns) dropAddr(ma *maddr) {
+	delete(n.addrs, keyOfAddr(ma.Addr))
+	for _, d := range addrDsts(ma.Addr) {
+		list := slices.DeleteFunc(n.addrIdx[d], func(o *maddr) bool { return o == ma })
+		if len(list) == 0 {
+			delete(n.addrIdx, d)
+		} else {
+			n.addrIdx[d] = list
+		}
+	}
+}
+
+// dropAddrs forgets every address drop selects.
+func (n *mns) dropAddrs(drop func(*maddr) bool) {
+	var victims []*maddr
+	for _, a := range n.addrs {
+		if drop(a) {
+			victims = append(victims, a)
+		}
+	}
+	for _, a := range victims {
+		n.dropAddr(a)
+	}
+}
+
+// addrDsts lists the destinations (masked) the routes the kernel keeps
+// for a can have (see addrRoutes): its host prefix, its prefix, its
+// peer's, and its broadcast addresses. Two addresses of one link that
+// share a route share one of these.
+func addrDsts(a Addr) []netip.Prefix {
+	ip := a.Prefix.Addr()
+	out := make([]netip.Prefix, 0, 5)
+	add := func(p netip.Prefix) {
+		if p.IsValid() && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	add(netip.PrefixFrom(ip, ip.BitLen()))
+	add(a.Prefix.Masked())
+	if a.Peer.IsValid() {
+		add(a.Peer.Masked())
+	}
+	if ip.Is4() {
+		if a.Broadcast.IsValid() {
+			add(netip.PrefixFrom(a.Broadcast, 32))
+		}
+		pfx := a.Prefix
+		if a.Peer.IsValid() {
+			pfx = a.Peer
+		}
+		add(netip.PrefixFrom(lastAddr(pfx), 32))
+	}
+	return out
+}
+
+// sameSubnet reports whether IPv4 addresses a and b are in one subnet:
+// same link, prefix (masked, with its length) and peer.
+func sameSubnet(a, b Addr) bool {
+	return a.Link == b.Link && a.Prefix.Addr().Is4() && b.Prefix.Addr().Is4() &&
+		a.Prefix.Masked() == b.Prefix.Masked() && a.Peer == b.Peer
+}
+
+// primary returns the primary address of a's IPv4 subnet (nil: none).
+func (n *mns) primary(a Addr) *maddr {
+	for _, o := range n.addrIdx[a.Prefix.Masked()] {
+		if !o.secondary && sameSubnet(o.Addr, a) {
+			return o
+		}
+	}
+	return nil
 }
 
 // primaryFor returns the primary address a secondary a belongs to.
 func (n *mns) primaryFor(a Addr) netip.Addr {
-	for _, o := range n.addrs {
-		if o.Link == a.Link && !o.secondary && o.Prefix.Addr().Is4() && o.Prefix.Bits() == a.Prefix.Bits() &&
-			o.Prefix.Masked() == a.Prefix.Masked() && o.Peer == a.Peer {
-			return o.Prefix.Addr()
-		}
+	if p := n.primary(a); p != nil {
+		return p.Prefix.Addr()
 	}
 	return a.Prefix.Addr()
+}
+
+// secondariesOf returns the secondaries of primary address p, oldest
+// first.
+func (n *mns) secondariesOf(p *maddr) []*maddr {
+	var out []*maddr
+	if !p.Prefix.Addr().Is4() || p.secondary {
+		return nil
+	}
+	for _, o := range n.addrIdx[p.Prefix.Masked()] {
+		if o.secondary && sameSubnet(o.Addr, p.Addr) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b *maddr) int { return cmpUint(a.seq, b.seq) })
+	return out
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // addrRoutes gives the routes the kernel keeps for address a on link l.
@@ -941,6 +1042,20 @@ func (n *mns) putRoute(r Route) {
 func (n *mns) setRoutes(k routeKey, list []Route) {
 	prev := n.routes[k]
 	n.nroutes += len(list) - len(prev)
+	if k.table == TableMain {
+		for _, r := range prev {
+			if r.Src.IsValid() {
+				if n.srcMain[r.Src]--; n.srcMain[r.Src] <= 0 {
+					delete(n.srcMain, r.Src)
+				}
+			}
+		}
+		for _, r := range list {
+			if r.Src.IsValid() {
+				n.srcMain[r.Src]++
+			}
+		}
+	}
 	if len(list) == 0 {
 		delete(n.routes, k)
 	} else {
@@ -1018,7 +1133,7 @@ func (n *mns) filterRoutes(drop func(Route) bool) {
 func (m *Model) DelAddr(ns string, a Addr) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "del addr " + a.Prefix.String() + " dev " + a.Link
+	op := nlAddrOp("del", a)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1034,33 +1149,35 @@ func (m *Model) DelAddr(ns string, a Addr) error {
 		}
 		return kerr(op, ns, syscall.EADDRNOTAVAIL, "")
 	}
-	victims := []*maddr{ma}
-	if !ma.secondary && ma.Prefix.Addr().Is4() {
-		for _, o := range n.addrs {
-			if o.secondary && o.Link == a.Link && n.primaryFor(o.Addr) == ma.Prefix.Addr() {
-				victims = append(victims, o)
-			}
-		}
-	}
+	victims := append([]*maddr{ma}, n.secondariesOf(ma)...)
 	var rs []Route
 	for _, v := range victims {
 		rs = append(rs, n.addrRoutes(l, v.Addr)...)
 	}
 	for _, v := range victims {
-		delete(n.addrs, keyOfAddr(v.Addr))
+		n.dropAddr(v)
 	}
 	for _, r := range rs {
 		n.delRouteExact(r)
 	}
 	// Routes other addresses still give stay (another prefix length of
-	// the same address keeps its local route).
-	for _, o := range n.sortedAddrs() {
-		if o.Link == a.Link {
-			n.addAddrRoutes(l, o)
+	// the same address keeps its local route). Only addresses of the
+	// link whose routes can share a destination with the deleted ones
+	// can give one of them (addrIdx), so only those are looked at.
+	var related []*maddr
+	for _, r := range rs {
+		for _, o := range n.addrIdx[r.Dst.Masked()] {
+			if o.Link == a.Link && !slices.Contains(related, o) {
+				related = append(related, o)
+			}
 		}
 	}
+	slices.SortFunc(related, func(a, b *maddr) int { return cmpUint(a.seq, b.seq) })
+	for _, o := range related {
+		n.addAddrRoutes(l, o.Addr)
+	}
 	for _, v := range victims {
-		if ip := v.Prefix.Addr(); ip.Is4() && !n.hasLocal(ip) {
+		if ip := v.Prefix.Addr(); ip.Is4() && n.srcMain[ip] > 0 && !n.hasLocal(ip) {
 			// fib_sync_down_addr: main-table routes preferring the
 			// address as source go with it.
 			n.filterRoutes(func(r Route) bool { return r.Table == TableMain && r.Src == ip })
@@ -1071,18 +1188,13 @@ func (m *Model) DelAddr(ns string, a Addr) error {
 
 // hasLocal reports whether ip is still an address of some link.
 func (n *mns) hasLocal(ip netip.Addr) bool {
-	for _, a := range n.addrs {
-		if a.Prefix.Addr() == ip {
-			return true
-		}
-	}
-	return false
+	return n.hasSrc(ip, "")
 }
 
 // hasSrc reports whether ip may be a route's preferred source: an
 // address of the namespace (IPv4) or of dev (IPv6, when dev is given).
 func (n *mns) hasSrc(ip netip.Addr, dev string) bool {
-	for _, a := range n.addrs {
+	for _, a := range n.addrIdx[netip.PrefixFrom(ip, ip.BitLen())] {
 		if a.Prefix.Addr() == ip && (ip.Is4() || dev == "" || a.Link == dev) {
 			return true
 		}
@@ -1183,10 +1295,7 @@ func (n *mns) lookupNexthop(table uint32, gw netip.Addr, oif string) (Route, boo
 func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "add route " + r.Dst.String()
-	if replace {
-		op = "replace route " + r.Dst.String()
-	}
+	op := nlRouteOp("add", r) // the same texts as Netlink's, so plan and run errors read alike
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1280,7 +1389,7 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 func (m *Model) DelRoute(ns string, r Route) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "del route " + r.Dst.String()
+	op := nlRouteOp("del", r)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1390,7 +1499,7 @@ func defaultRulePriority(rules []Rule, family int) uint32 {
 func (m *Model) AddRule(ns string, r Rule) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "add rule"
+	op := ruleOp("add", r)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1445,7 +1554,7 @@ func (m *Model) AddRule(ns string, r Rule) error {
 func (m *Model) DelRule(ns string, r Rule) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "del rule"
+	op := ruleOp("del", r)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1491,7 +1600,7 @@ func (n *mns) sortedNeighs() []Neigh {
 func (m *Model) SetNeigh(ns string, x Neigh) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "set neigh " + x.IP.String() + " dev " + x.Link
+	op := fmt.Sprintf("set neighbour %v dev %s", x.IP, x.Link)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err
@@ -1514,7 +1623,7 @@ func (m *Model) SetNeigh(ns string, x Neigh) error {
 func (m *Model) DelNeigh(ns string, x Neigh) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := "del neigh " + x.IP.String() + " dev " + x.Link
+	op := fmt.Sprintf("del neighbour %v dev %s", x.IP, x.Link)
 	n, err := m.ns(op, ns)
 	if err != nil {
 		return err

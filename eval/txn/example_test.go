@@ -49,7 +49,7 @@ func Example() {
 	// Output:
 	// + link v0 type veth peer v1 up
 	// + addr 10.0.0.1/24 dev v0
-	// error: add route 10.1.0.0/16: network is unreachable: Nexthop has invalid gateway
+	// error: add route 10.1.0.0/16 table 100: network is unreachable: Nexthop has invalid gateway
 	// links after rollback: 1
 	// journal left: false
 }
