@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nets-lang/nets/builtins"
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/eval/value"
 	"github.com/nets-lang/nets/kernel"
@@ -87,6 +88,15 @@ type Options struct {
 	// pending key either way. With Txn set, the files are written when
 	// the Run succeeds, not when the caller commits.
 	KeyFiles KeyFileMode
+	// KeyWrites, when set, receives the key files a Run that writes them
+	// asks for, instead of a queue of the Run's own: Run then neither
+	// writes nor discards them, and the caller calls KeyWrites.Flush
+	// when its own transaction commits (before Tx.Commit, rolling back
+	// when Flush fails) or Reset when it rolls back. The REPL does this
+	// so that `begin ... rollback` puts key files back too. Readkeys see
+	// what is pending there. Plans and runs that write no files ignore
+	// it.
+	KeyWrites *builtins.KeyWrites
 	// Txn, when set, is an open transaction for Run to work in instead of
 	// beginning its own (Tx and Hold are then ignored): several recipes
 	// become one transaction, as the REPL's `begin ... commit`. Run
@@ -309,7 +319,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		return nil, err
 	}
 	e.tx = tx
-	e.keys.skip = keyFilesSkip(o, plan, o.Kernel)
+	e.keys.init(o, keyFilesSkip(o, plan, o.Kernel))
 
 	evalErr := e.endBatch(e.top(f, sc))
 	if evalErr == nil {
@@ -318,7 +328,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		// rolls the kernel back too). See keyfiles.go.
 		evalErr = e.flushKeys(f)
 	} else {
-		e.keys.q.Reset()
+		e.keys.discard()
 	}
 	res = e.res
 	res.NS = e.ns

@@ -36,9 +36,28 @@ const (
 // leaves them as they were, and a run that does not write them (plan,
 // model, sandbox) still lets readkey see what it would have written.
 type keyFiles struct {
-	q    builtins.KeyWrites
+	q    *builtins.KeyWrites
+	own  bool                 // q is the run's own (not Options.KeyWrites)
 	at   map[string]lang.Node // path → the call that asked for it (for errors)
 	skip string               // why files are not written ("" when they are)
+}
+
+// init sets up the run's queue: Options.KeyWrites when the caller owns
+// the writes (and the run writes files), else a queue of the run's own.
+func (kf *keyFiles) init(o Options, skip string) {
+	kf.skip = skip
+	if o.KeyWrites != nil && skip == "" {
+		kf.q = o.KeyWrites
+		return
+	}
+	kf.q, kf.own = &builtins.KeyWrites{}, true
+}
+
+// discard forgets the run's own pending writes (the run failed).
+func (kf *keyFiles) discard() {
+	if kf.own {
+		kf.q.Reset()
+	}
 }
 
 // keyFilesSkip returns why this run must not write key files, or "".
@@ -103,6 +122,9 @@ func (v *env) WriteKey(path string, k kernel.Key) error {
 // file.
 func (e *evaluator) flushKeys(f *lang.File) error {
 	kf := &e.keys
+	if !kf.own {
+		return nil // the caller writes them when it commits
+	}
 	if kf.skip != "" || kf.q.Len() == 0 {
 		kf.q.Reset()
 		return nil

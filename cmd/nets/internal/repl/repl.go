@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nets-lang/nets/builtins"
 	"github.com/nets-lang/nets/eval"
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/eval/value"
@@ -110,6 +111,10 @@ type REPL struct {
 	history []string          // entries handed to the history
 	failed  int               // inputs that failed (for a non-interactive exit status)
 
+	// keys are the key files (writekey, loadkey) of the transaction,
+	// written when it commits, dropped when it rolls back.
+	keys builtins.KeyWrites
+
 	// declared are the table names this session declared (`table N
 	// name X`), for completion.
 	declared map[string]uint32
@@ -158,9 +163,10 @@ func New(cfg Config) (*REPL, error) {
 		Tables: r.cfg.Tables,
 		// The shadow transaction: no journal, no lock (the outer one
 		// has both); each step it applies is made by the outer one.
-		Tx:       txn.Options{NoJournal: true, Names: r.cfg.Tables, BeforeApply: r.k.beforeApply},
-		OnChange: r.change,
-		KeyFiles: keyFiles(cfg.Kernel),
+		Tx:        txn.Options{NoJournal: true, Names: r.cfg.Tables, BeforeApply: r.k.beforeApply},
+		OnChange:  r.change,
+		KeyFiles:  keyFiles(cfg.Kernel),
+		KeyWrites: &r.keys,
 	})
 	if err != nil {
 		return nil, err
@@ -444,6 +450,7 @@ func (r *REPL) exec(src, shown string, plan bool) {
 		r.render(err, name, shift)
 		n := len(tx.Changes())
 		rerr := tx.Rollback()
+		r.keys.Reset()
 		switch {
 		case !own:
 			r.tx = nil
@@ -456,6 +463,9 @@ func (r *REPL) exec(src, shown string, plan bool) {
 		return
 	}
 	if own {
+		if !r.writeKeys(tx) {
+			return
+		}
 		if err := tx.Commit(); err != nil {
 			r.failed++
 			r.errorf("commit: %v", err)
@@ -476,8 +486,9 @@ func (r *REPL) exec(src, shown string, plan bool) {
 // keyFiles says whether writekey and loadkey write their files: eval
 // decides by the kernel it sees, which here is the shadow; on a model
 // (`nets --model`) nothing on the machine may change, files included.
-// On a real kernel a file is written when its input succeeds (inside
-// `begin`, a later `rollback` does not put it back).
+// On a real kernel the files go to r.keys (eval.Options.KeyWrites) and
+// are written when the input's transaction commits: at the end of the
+// input, or at `commit` after `begin` (`rollback` drops them).
 func keyFiles(k kernel.Kernel) eval.KeyFileMode {
 	if _, ok := k.(*kernel.Model); ok {
 		return eval.KeyFilesNever
@@ -634,6 +645,10 @@ func (r *REPL) commit() {
 		return
 	}
 	n := len(r.tx.Changes())
+	if !r.writeKeys(r.tx) {
+		r.tx = nil
+		return
+	}
 	err := r.tx.Commit()
 	r.tx = nil
 	if err != nil {
@@ -642,6 +657,24 @@ func (r *REPL) commit() {
 		return
 	}
 	r.note("committed: %s kept", plural(n, "change"))
+}
+
+// writeKeys writes the transaction's pending key files before tx
+// commits. When one cannot be written, the files written before it are
+// put back, tx is rolled back, and writeKeys reports false.
+func (r *REPL) writeKeys(tx *txn.Tx) bool {
+	paths := r.keys.Paths()
+	if err := r.keys.Flush(); err != nil {
+		r.failed++
+		r.errorf("writing the key file: %v", err)
+		n := len(tx.Changes())
+		r.undoNote(tx.Rollback(), "rolled back: %s undone", plural(n, "change"))
+		return false
+	}
+	for _, p := range paths {
+		r.note("writekey %s (written)", p)
+	}
+	return true
 }
 
 // Abort ends the session's open transaction, if any, by rolling it
@@ -667,6 +700,7 @@ func (r *REPL) rollback() {
 	n := len(r.tx.Changes())
 	err := r.tx.Rollback()
 	r.tx = nil
+	r.keys.Reset()
 	r.undoNote(err, "rolled back: %s undone", plural(n, "change"))
 	if err != nil {
 		r.failed++
