@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nets-lang/nets/builtins"
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/lang"
 )
@@ -179,5 +180,38 @@ func TestLoadkeyIdempotent(t *testing.T) {
 	}
 	if strings.Contains(out.String(), strings.TrimSpace(string(k))) {
 		t.Errorf("the key was printed")
+	}
+}
+
+// TestKeyWritesOption: with Options.KeyWrites the caller owns the
+// pending files: Run neither writes nor drops them.
+func TestKeyWritesOption(t *testing.T) {
+	dir := t.TempDir()
+	m := kernel.NewModel()
+	var out bytes.Buffer
+	o := testOptions(t, m, &out)
+	o.KeyFiles = KeyFilesWrite
+	var q builtins.KeyWrites
+	o.KeyWrites = &q
+	if _, err := runIn(t, o, dir, "writekey(\"k.key\", genkey())\n", false); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "k.key")
+	if _, err := os.Stat(path); err == nil || q.Len() != 1 {
+		t.Fatalf("Run wrote the file or dropped it (pending %d)", q.Len())
+	}
+	// A failed run leaves the queue to the caller too.
+	if _, err := runIn(t, o, dir, "writekey(\"j.key\", genkey())\nfail \"x\"\n", false); err == nil || q.Len() != 2 {
+		t.Fatalf("error %v, pending %d", err, q.Len())
+	}
+	q.Reset()
+	if _, err := runIn(t, o, dir, "loadkey(\"k.key\")\n", false); err != nil || q.Len() != 1 {
+		t.Fatalf("loadkey: %v, pending %d", err, q.Len())
+	}
+	if err := q.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("Flush did not write: %v", err)
 	}
 }
