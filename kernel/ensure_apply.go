@@ -816,6 +816,22 @@ func linkDiff(cur Link, w LinkWant) (LinkChange, []string, bool) {
 	return ch, texts, full
 }
 
+// neighStateWord renders a neighbour state as FormatNeigh does:
+// "permanent" or "nud NAME".
+func neighStateWord(st NeighState) string {
+	switch {
+	case st == 0 || st&NeighPermanent != 0: // 0 is SetNeigh's permanent
+		return "permanent"
+	case st&NeighNoARP != 0:
+		return "nud noarp"
+	case st&NeighReachable != 0:
+		return "nud reachable"
+	case st&NeighStale != 0:
+		return "nud stale"
+	}
+	return fmt.Sprintf("nud 0x%x", uint16(st))
+}
+
 func masterWord(m string) string {
 	if m == "" {
 		return "nomaster"
@@ -1220,12 +1236,11 @@ func addrDelInverse(n *mns, ns string, cur *maddr) []Want {
 	if !ip.Is4() {
 		return inv
 	}
-	if !cur.secondary {
-		for _, o := range n.sortedAddrs() {
-			if ma := n.addrs[keyOfAddr(o)]; ma.secondary && o.Link == cur.Link && n.primaryFor(o) == ip {
-				inv = append(inv, Want{NS: ns, Addr: ptr(o), Exact: true})
-			}
-		}
+	for _, o := range n.secondariesOf(cur) {
+		inv = append(inv, Want{NS: ns, Addr: ptr(o.Addr), Exact: true})
+	}
+	if n.srcMain[ip] == 0 {
+		return inv // no main-table route prefers it (the common case: no scan)
 	}
 	for _, r := range n.sortedRoutes() {
 		if r.Table == TableMain && r.Src == ip && r.Protocol != 2 {
@@ -1429,7 +1444,7 @@ func (e *Ensurer) prepRule(s *Step, w Want) error {
 			m := m
 			s.change('-', ns, FormatRule(m, e.Names))
 			s.Inverse = append([]Want{{NS: ns, Rule: &RuleWant{Rule: m}}}, s.Inverse...)
-			s.ops = append(s.ops, op{ns: ns, do: func(k Kernel) error { return k.DelRule(ns, m) }})
+			s.ops = append(s.ops, op{ns: ns, do: func(k Kernel) error { return delRule(k, ns, m) }})
 		}
 		return nil
 	}
@@ -1475,7 +1490,14 @@ func (e *Ensurer) prepNeigh(s *Step, w Want) error {
 		x.LLAddr = cur.LLAddr
 	}
 	if ok {
-		s.change('~', ns, FormatNeigh(cur)+" -> "+strings.TrimPrefix(FormatNeigh(x), "neigh "))
+		// One line per attribute, as links print: `~ neigh IP dev L lladdr A -> B`.
+		id := "neigh " + x.IP.String() + " dev " + x.Link
+		if cur.LLAddr.String() != x.LLAddr.String() {
+			s.change('~', ns, id+" lladdr "+cur.LLAddr.String()+" -> "+x.LLAddr.String())
+		}
+		if cur.State != x.State {
+			s.change('~', ns, id+" "+neighStateWord(cur.State)+" -> "+neighStateWord(x.State))
+		}
 		s.Inverse = []Want{{NS: ns, Neigh: &cur}}
 	} else {
 		s.change('+', ns, FormatNeigh(x))
