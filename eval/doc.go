@@ -139,4 +139,14 @@
 // a program would have done is evaluated as if it did nothing, so such
 // a plan may fail (or branch) where the run would not. show prints the
 // model's state, the changes planned so far included.
+//
+// # Key files
+//
+// writekey and loadkey do not write their files while the recipe runs:
+// the files are part of the transaction (keyfiles.go, Options.KeyFiles).
+// A Run writes them once everything else succeeded, just before the
+// commit, and rolls back when one cannot be written; a failed Run writes
+// none. A Plan, a Run on a kernel.Model and a Run inside nets try's
+// sandbox write none and note "# writekey PATH (...)" instead. A readkey
+// of the same path later in the recipe sees the pending key either way.
 package eval
