@@ -106,17 +106,7 @@ func (m *Model) Load(k Kernel, ns string) error {
 		if n.addrs[keyOfAddr(a)] != nil {
 			continue
 		}
-		n.addrSeq++
-		ma := &maddr{Addr: a, seq: n.addrSeq}
-		if a.Prefix.Addr().Is4() {
-			for _, o := range n.addrs {
-				if o.Link == a.Link && o.Prefix.Addr().Is4() && !o.secondary && o.Prefix.Bits() == a.Prefix.Bits() &&
-					o.Prefix.Masked() == a.Prefix.Masked() && o.Peer == a.Peer {
-					ma.secondary = true
-				}
-			}
-		}
-		n.addrs[keyOfAddr(a)] = ma
+		n.putAddr(a)
 	}
 	for _, r := range routes {
 		n.putRoute(r)
