@@ -768,7 +768,28 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 		}
 	}
 	name := lw.Name
-	s.ops = append(s.ops, op{ns: target, volatile: []string{target}, do: func(k Kernel) error { return k.SetLink(target, name, ch) }})
+	// A new hardware address makes the kernel flush the link's
+	// neighbours, permanent ones included; the recipe did not ask for
+	// that, so the permanent ones are put back right after.
+	var keepNeighs []Neigh
+	if ch.Address != nil && target == ns {
+		for _, x := range n.sortedNeighs() {
+			if x.Link == name && userNeigh(x) {
+				keepNeighs = append(keepNeighs, x)
+			}
+		}
+	}
+	s.ops = append(s.ops, op{ns: target, volatile: []string{target}, do: func(k Kernel) error {
+		if err := k.SetLink(target, name, ch); err != nil {
+			return err
+		}
+		for _, x := range keepNeighs {
+			if err := k.SetNeigh(target, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}})
 	return nil
 }
 
@@ -796,6 +817,9 @@ func linkDiff(cur Link, w LinkWant) (LinkChange, []string, bool) {
 	if w.Address != nil && w.Address.String() != cur.Address.String() {
 		ch.Address = slices.Clone(w.Address)
 		texts = append(texts, "address "+cur.Address.String()+" -> "+w.Address.String())
+		// The kernel flushes the link's neighbours, permanent ones
+		// included (NETDEV_CHANGEADDR): undoing must bring them back.
+		full = true
 	}
 	if w.Master != nil && *w.Master != cur.Master {
 		v := *w.Master
@@ -1026,7 +1050,7 @@ func (e *Ensurer) restoreLink(s *Step, ns string, st LinkState, withPeer bool) e
 	}
 	for _, a := range n.sortedAddrs() {
 		if a.Link == l.Name && !want[keyOfAddr(a)] && !(a.Prefix.Addr().Is6() && a.Prefix.Addr().IsLinkLocalUnicast()) {
-			if err := e.sub(s, Want{NS: ns, Absent: true, Addr: &a}); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := e.sub(s, Want{NS: ns, Absent: true, Exact: true, Addr: &a}); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 		}
@@ -1046,7 +1070,7 @@ func (e *Ensurer) restoreLink(s *Step, ns string, st LinkState, withPeer bool) e
 	}
 	for _, r := range n.sortedRoutes() {
 		if r.Dev == l.Name && r.Protocol != 2 && !devless(r) && !keep[routeString(r)] {
-			if err := e.sub(s, Want{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
+			if err := e.sub(s, Want{NS: ns, Absent: true, Exact: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
 				return err
 			}
 		}
@@ -1139,7 +1163,7 @@ func (e *Ensurer) restoreNetns(s *Step, st NetnsState) error {
 	for _, r := range n.sortedRoutes() {
 		if devless(r) && r.Protocol != 2 && !keep[routeString(r)] {
 			r.Dev = ""
-			if err := e.sub(s, Want{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
+			if err := e.sub(s, Want{NS: ns, Absent: true, Exact: true, Route: &RouteWant{Route: r, Set: routeAll}}); err != nil {
 				return err
 			}
 		}
@@ -1181,6 +1205,11 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	}
 	cur := n.addrs[keyOfAddr(a)]
 	if w.Absent {
+		if cur == nil && !w.Exact {
+			if cur, err = e.anyLengthAddr(n, ns, a); err != nil {
+				return err
+			}
+		}
 		if cur == nil {
 			return nil
 		}
@@ -1192,7 +1221,7 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	}
 	if cur == nil {
 		s.change('+', ns, FormatAddr(a))
-		s.Inverse = []Want{{NS: ns, Absent: true, Addr: &Addr{Link: a.Link, Prefix: a.Prefix, Peer: a.Peer}}}
+		s.Inverse = []Want{{NS: ns, Absent: true, Exact: true, Addr: &Addr{Link: a.Link, Prefix: a.Prefix, Peer: a.Peer}}}
 		s.ops = append(s.ops, op{ns: ns, volatile: []string{ns}, do: func(k Kernel) error { return k.AddAddr(ns, a, false) }})
 		return nil
 	}
@@ -1374,6 +1403,13 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 				break
 			}
 		}
+		if cur == nil && !w.Exact && rw.Route.Priority == 0 {
+			// No metric stated: any metric, as `ip route del` (see
+			// anyMetricRoute).
+			if cur, err = e.anyMetricRoute(n, ns, r, rw); err != nil {
+				return err
+			}
+		}
 		if cur == nil {
 			return nil
 		}
@@ -1390,7 +1426,7 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 	}
 	if len(cands) == 0 {
 		s.change('+', ns, FormatRoute(r, e.Names))
-		s.Inverse = []Want{{NS: ns, Absent: true, Route: &RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}}}
+		s.Inverse = []Want{{NS: ns, Absent: true, Exact: true, Route: &RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}}}
 		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, false) }})
 		return nil
 	}

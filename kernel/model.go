@@ -41,6 +41,9 @@ import (
 //     macvlans on top of it and the other end of a veth (wherever that
 //     lives); moving a link to another namespace deletes its addresses,
 //     routes and neighbours, removes it from its bridge and takes it down;
+//   - a new hardware address flushes the link's neighbours, permanent ones
+//     included; an MTU below 1280 disables IPv6 on the link (its IPv6
+//     addresses, routes and neighbours go);
 //   - a gateway must be reachable through a link- or host-scope route
 //     (ENETUNREACH "Nexthop has invalid gateway") unless onlink; a route
 //     through a down link fails with ENETDOWN; IPv6 metric 0 means 1024;
@@ -111,6 +114,9 @@ type mns struct {
 	// deleting an address scans the routes for ones preferring it only
 	// when there are some.
 	srcMain map[netip.Addr]int
+	// keysByDst lists the keys in use per table and destination, so
+	// that a route of any metric is found without a scan.
+	keysByDst map[tableDst][]routeKey
 	// byDst indexes routes by table and destination, for nexthop lookups.
 	byDst map[tableDst][]routeKey
 	// plens counts destinations per table, family and prefix length, so
@@ -188,15 +194,16 @@ func NewModel() *Model {
 
 func (m *Model) freshNS() *mns {
 	n := &mns{
-		links:   map[string]*Link{},
-		addrs:   map[addrKey]*maddr{},
-		addrIdx: map[netip.Prefix][]*maddr{},
-		srcMain: map[netip.Addr]int{},
-		routes:  map[routeKey][]Route{},
-		byDst:   map[tableDst][]routeKey{},
-		plens:   map[tableFamily]*[129]int32{},
-		neighs:  map[neighKey]Neigh{},
-		wg:      map[string]*WGDevice{},
+		links:     map[string]*Link{},
+		addrs:     map[addrKey]*maddr{},
+		addrIdx:   map[netip.Prefix][]*maddr{},
+		srcMain:   map[netip.Addr]int{},
+		routes:    map[routeKey][]Route{},
+		byDst:     map[tableDst][]routeKey{},
+		keysByDst: map[tableDst][]routeKey{},
+		plens:     map[tableFamily]*[129]int32{},
+		neighs:    map[neighKey]Neigh{},
+		wg:        map[string]*WGDevice{},
 
 		mtuByUser: map[string]bool{},
 	}
@@ -616,11 +623,25 @@ func (m *Model) SetLink(ns, name string, ch LinkChange) error {
 		n.adjustBridgeMTU(l.Master)
 		if l.MTU < 1280 {
 			n.dropIPv6(name) // IPv6 needs 1280; the kernel disables it on the link
+			for k := range n.neighs {
+				if k.link == name && k.ip.Is6() {
+					delete(n.neighs, k) // permanent ones too (measured)
+				}
+			}
 		}
 	}
 	if ch.Address != nil {
 		if len(ch.Address) != 6 || l.Kind == KindTun || l.Kind == KindWireGuard {
 			return kerr(op, ns, syscall.EINVAL, "invalid address")
+		}
+		if !slices.Equal(l.Address, ch.Address) {
+			// NETDEV_CHANGEADDR: the kernel flushes the link's
+			// neighbours, permanent ones included.
+			for k := range n.neighs {
+				if k.link == name {
+					delete(n.neighs, k)
+				}
+			}
 		}
 		l.Address = slices.Clone(net.HardwareAddr(ch.Address))
 	}
@@ -1054,6 +1075,15 @@ func (n *mns) setRoutes(k routeKey, list []Route) {
 			if r.Src.IsValid() {
 				n.srcMain[r.Src]++
 			}
+		}
+	}
+	if td := (tableDst{k.table, k.dst}); len(prev) == 0 && len(list) > 0 {
+		n.keysByDst[td] = append(n.keysByDst[td], k)
+	} else if len(prev) > 0 && len(list) == 0 {
+		if keys := slices.DeleteFunc(n.keysByDst[td], func(x routeKey) bool { return x == k }); len(keys) == 0 {
+			delete(n.keysByDst, td)
+		} else {
+			n.keysByDst[td] = keys
 		}
 	}
 	if len(list) == 0 {

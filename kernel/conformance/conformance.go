@@ -546,6 +546,37 @@ func Cases() []Case {
 			Want: func(env Env) kernel.Want { return veth(env.NS, "c0", "c2") }, Marks: "-+"},
 		{Name: "link attribute on missing link", Want: func(env Env) kernel.Want { return linkUp(env.NS, "nosuch0") },
 			Err: kernel.ErrNotFound},
+		{Name: "link address change keeps permanent neighbours", Setup: seq(lab, func(env Env) []kernel.Want {
+			return []kernel.Want{
+				neigh(env.NS, "c0", "10.1.0.7", "02:11:22:33:44:55"),
+				neigh(env.NS, "c0", "2001:db8::7", "02:11:22:33:44:56"),
+			}
+		}), Want: func(env Env) kernel.Want {
+			return link(env.NS, kernel.LinkWant{Name: "c0", Address: mac("02:aa:bb:cc:dd:ee")})
+		}, Marks: "~",
+			Check: func(t *testing.T, k kernel.Kernel, env Env) {
+				ns, err := k.Neighs(env.NS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, x := range ns {
+					if x.Link == "c0" && x.State&kernel.NeighPermanent != 0 {
+						n++
+					}
+				}
+				if n != 2 {
+					t.Errorf("permanent neighbours of c0 after its MAC changed: %v (want both)", ns)
+				}
+			}},
+		{Name: "link mtu below 1280 drops IPv6 neighbours, undo restores them", Setup: seq(lab, func(env Env) []kernel.Want {
+			return []kernel.Want{
+				neigh(env.NS, "c0", "10.1.0.7", "02:11:22:33:44:55"),
+				neigh(env.NS, "c0", "2001:db8::7", "02:11:22:33:44:56"),
+			}
+		}), Want: func(env Env) kernel.Want {
+			return link(env.NS, kernel.LinkWant{Name: "c0", MTU: u32(1000)})
+		}, Marks: "~"},
 		{Name: "del veth restores dependents", Setup: seq(lab, func(env Env) []kernel.Want {
 			return []kernel.Want{
 				link(env.NS, kernel.LinkWant{Name: "br0", Kind: kernel.KindBridge, Up: bptr(true)}),
