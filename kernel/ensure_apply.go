@@ -1205,8 +1205,8 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	}
 	cur := n.addrs[keyOfAddr(a)]
 	if w.Absent {
-		if cur == nil && !w.Exact {
-			if cur, err = e.anyLengthAddr(n, ns, a); err != nil {
+		if !w.Exact {
+			if cur, err = e.anyLengthAddr(n, ns, a, cur); err != nil {
 				return err
 			}
 		}
@@ -1403,10 +1403,10 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 				break
 			}
 		}
-		if cur == nil && !w.Exact && rw.Route.Priority == 0 {
+		if !w.Exact && rw.Route.Priority == 0 {
 			// No metric stated: any metric, as `ip route del` (see
 			// anyMetricRoute).
-			if cur, err = e.anyMetricRoute(n, ns, r, rw); err != nil {
+			if cur, err = e.anyMetricRoute(n, ns, r, rw, cur); err != nil {
 				return err
 			}
 		}

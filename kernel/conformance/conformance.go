@@ -461,7 +461,7 @@ func rules(t *testing.T, k kernel.Kernel, ns string) []kernel.Rule {
 
 // Cases returns the ensure cases.
 func Cases() []Case {
-	return []Case{
+	return append(delMatchCases(), []Case{
 		// ---- links ----
 		{Name: "veth add", Want: func(env Env) kernel.Want { return veth(env.NS, "c0", "c1") }, Marks: "+",
 			Check: func(t *testing.T, k kernel.Kernel, env Env) {
@@ -1008,7 +1008,7 @@ func Cases() []Case {
 		{Name: "ensure in missing netns", Want: func(env Env) kernel.Want {
 			return veth(env.Other, "c0", "c1")
 		}, Err: kernel.ErrNoNetns},
-	}
+	}...)
 }
 
 // PrimitiveCase calls a Kernel primitive directly and expects an error.
