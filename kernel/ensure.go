@@ -30,7 +30,12 @@ type Want struct {
 	NS     string `json:"ns,omitempty"`
 	Absent bool   `json:"absent,omitempty"`
 	// Exact states every attribute of Addr, even zero ones (scope
-	// global, no label, no broadcast). Inverses set it; recipes need not.
+	// global, no label, no broadcast), and with Absent makes the
+	// identity exact: without it an absent route with a zero Priority
+	// matches a route of any metric, and an absent address given as a
+	// host prefix the link's address of any prefix length, when exactly
+	// one matches (as ip(8)'s del; several are ErrAmbiguous). Inverses
+	// set it; recipes need not.
 	Exact bool `json:"exact,omitempty"`
 
 	Netns     *NetnsWant `json:"netns,omitempty"`
