@@ -708,6 +708,13 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	}
 	if lw.Kind != "" {
 		if same, why := sameCreation(ns, cur, lw.Kind, lw.Veth, lw.VXLAN, lw.Macvlan, lw.Tun); !same {
+			if !creatableKind(cur.Kind) {
+				// Replacing means deleting it, and an undo could not
+				// create it again (lo cannot be deleted at all).
+				return &Error{Op: "link " + lw.Name + " type " + lw.Kind, NS: ns, Kind: ErrNotSupp, Field: "type",
+					Err: fmt.Errorf("%s is %s, which nets cannot create again: it is not replaced by a %s",
+						lw.Name, linkKindPhrase(*cur), lw.Kind)}
+			}
 			st, err := e.captureLink(ns, lw.Name, true, true)
 			if err != nil {
 				return err
@@ -1205,11 +1212,6 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	}
 	cur := n.addrs[keyOfAddr(a)]
 	if w.Absent {
-		if !w.Exact {
-			if cur, err = e.anyLengthAddr(n, ns, a, cur); err != nil {
-				return err
-			}
-		}
 		if cur == nil {
 			return nil
 		}
@@ -1401,13 +1403,6 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 			if routeSatisfies(c, t, rw.Set) {
 				cur = &c
 				break
-			}
-		}
-		if !w.Exact && rw.Route.Priority == 0 {
-			// No metric stated: any metric, as `ip route del` (see
-			// anyMetricRoute).
-			if cur, err = e.anyMetricRoute(n, ns, r, rw, cur); err != nil {
-				return err
 			}
 		}
 		if cur == nil {

@@ -52,3 +52,16 @@ func TestVethPeerNameTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceUncreatableKind: a statement that would replace lo or a
+// link of a kind nets cannot create (by deleting it) fails before
+// changing anything, saying why (QA R7).
+func TestReplaceUncreatableKind(t *testing.T) {
+	m := NewModel()
+	e := NewEnsurer(m)
+	_, err := e.Prepare(Want{Link: &LinkWant{Name: "lo", Kind: KindBridge}})
+	want := "link lo type bridge: lo is the loopback device, which nets cannot create again: it is not replaced by a bridge"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrNotSupp) {
+		t.Errorf("got %v, want %q (ErrNotSupp)", err, want)
+	}
+}
