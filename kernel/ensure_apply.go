@@ -1212,6 +1212,11 @@ func (e *Ensurer) prepAddr(s *Step, w Want) error {
 	}
 	cur := n.addrs[keyOfAddr(a)]
 	if w.Absent {
+		if !w.Exact {
+			if cur, err = e.anyLengthAddr(n, ns, a, cur); err != nil {
+				return err
+			}
+		}
 		if cur == nil {
 			return nil
 		}
@@ -1403,6 +1408,13 @@ func (e *Ensurer) prepRoute(s *Step, w Want) error {
 			if routeSatisfies(c, t, rw.Set) {
 				cur = &c
 				break
+			}
+		}
+		if !w.Exact && rw.Route.Priority == 0 {
+			// No metric stated: any metric, as `ip route del` (see
+			// anyMetricRoute).
+			if cur, err = e.anyMetricRoute(n, ns, r, rw, cur); err != nil {
+				return err
 			}
 		}
 		if cur == nil {
