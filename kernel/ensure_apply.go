@@ -764,6 +764,7 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 		s.change('~', target, "link "+lw.Name+" "+t)
 	}
 	if target == ns {
+		s.Changes = append(s.Changes, e.linkDrops(n, ns, *cur, ch)...)
 		if restoreAll {
 			st, err := e.captureLink(ns, lw.Name, true, true)
 			if err != nil {
@@ -781,7 +782,7 @@ func (e *Ensurer) prepLink(s *Step, w Want) error {
 	var keepNeighs []Neigh
 	if ch.Address != nil && target == ns {
 		for _, x := range n.sortedNeighs() {
-			if x.Link == name && userNeigh(x) {
+			if x.Link == name && userNeigh(x) && !(x.IP.Is6() && dropsIPv6(ch)) && !(ch.Up != nil && !*ch.Up) {
 				keepNeighs = append(keepNeighs, x)
 			}
 		}

@@ -461,7 +461,7 @@ func rules(t *testing.T, k kernel.Kernel, ns string) []kernel.Rule {
 
 // Cases returns the ensure cases.
 func Cases() []Case {
-	return append(delMatchCases(), []Case{
+	return append(append(delMatchCases(), linkDropCases()...), []Case{
 		// ---- links ----
 		{Name: "veth add", Want: func(env Env) kernel.Want { return veth(env.NS, "c0", "c1") }, Marks: "+",
 			Check: func(t *testing.T, k kernel.Kernel, env Env) {
@@ -576,7 +576,7 @@ func Cases() []Case {
 			}
 		}), Want: func(env Env) kernel.Want {
 			return link(env.NS, kernel.LinkWant{Name: "c0", MTU: u32(1000)})
-		}, Marks: "~"},
+		}, Marks: "~-"},
 		{Name: "del veth restores dependents", Setup: seq(lab, func(env Env) []kernel.Want {
 			return []kernel.Want{
 				link(env.NS, kernel.LinkWant{Name: "br0", Kind: kernel.KindBridge, Up: bptr(true)}),
@@ -682,7 +682,7 @@ func Cases() []Case {
 			}
 		}), Want: func(env Env) kernel.Want {
 			return link(env.NS, kernel.LinkWant{Name: "c0", Up: bptr(false)})
-		}, Marks: "~", Check: func(t *testing.T, k kernel.Kernel, env Env) {
+		}, Marks: "~----", Check: func(t *testing.T, k kernel.Kernel, env Env) {
 			if findRoute(t, k, env.NS, 100, "10.90.0.0/16") != nil {
 				t.Errorf("route through a down link survived")
 			}
