@@ -47,7 +47,14 @@ func (e *Ensurer) anyMetricRoute(n *mns, ns string, r Route, rw RouteWant, exact
 	if exact != nil {
 		found = append(found, *exact)
 	}
-	for _, key := range n.keysByDst[tableDst{k.table, k.dst}] {
+	others := n.keysByDst[tableDst{k.table, k.dst}] // the keys of a metric other than the default
+	if def := requestMetric(Route{Dst: k.dst}); k.priority != def {
+		// Not reached from prepRoute (an unstated metric is the
+		// default), but keep the function honest: the default metric
+		// is not in the index.
+		others = append(slices.Clone(others), routeKey{k.table, k.dst, k.tos, def})
+	}
+	for _, key := range others {
 		if key.tos != k.tos || key.priority == k.priority {
 			continue
 		}

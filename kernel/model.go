@@ -114,8 +114,11 @@ type mns struct {
 	// deleting an address scans the routes for ones preferring it only
 	// when there are some.
 	srcMain map[netip.Addr]int
-	// keysByDst lists the keys in use per table and destination, so
-	// that a route of any metric is found without a scan.
+	// keysByDst lists the keys in use per table and destination whose
+	// metric is not the family's default (0, IPv6 1024), so that a
+	// route of another metric than the one a `del` names is found
+	// without a scan. Routes of the default metric, most of a big
+	// table, are left out: the index stays small.
 	keysByDst map[tableDst][]routeKey
 	// byDst indexes routes by table and destination, for nexthop lookups.
 	byDst map[tableDst][]routeKey
@@ -1077,9 +1080,11 @@ func (n *mns) setRoutes(k routeKey, list []Route) {
 			}
 		}
 	}
-	if td := (tableDst{k.table, k.dst}); len(prev) == 0 && len(list) > 0 {
+	td := tableDst{k.table, k.dst}
+	indexed := k.priority != requestMetric(Route{Dst: k.dst}) // see keysByDst
+	if indexed && len(prev) == 0 && len(list) > 0 {
 		n.keysByDst[td] = append(n.keysByDst[td], k)
-	} else if len(prev) > 0 && len(list) == 0 {
+	} else if indexed && len(prev) > 0 && len(list) == 0 {
 		if keys := slices.DeleteFunc(n.keysByDst[td], func(x routeKey) bool { return x == k }); len(keys) == 0 {
 			delete(n.keysByDst, td)
 		} else {
@@ -1095,7 +1100,6 @@ func (n *mns) setRoutes(k routeKey, list []Route) {
 	if was == is {
 		return
 	}
-	td := tableDst{k.table, k.dst}
 	tf := tableFamily{k.table, k.dst.Addr().Is6()}
 	if !is {
 		keys := slices.DeleteFunc(n.byDst[td], func(x routeKey) bool { return x == k })
