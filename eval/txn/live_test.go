@@ -39,6 +39,9 @@ func ipDump(t testing.TB, nss ...string) string {
 				if l == "" || strings.Contains(l, "fe80:") || strings.HasPrefix(l, "multicast ff00::") {
 					continue
 				}
+				// "linkdown" follows the carrier, which a veth updates
+				// asynchronously: it is not configuration state.
+				l = strings.ReplaceAll(l, " linkdown", "")
 				if args[0] == "-o" { // "N: dev    inet ..." without the index
 					if i := strings.Index(l, ": "); i >= 0 {
 						l = l[i+2:]
