@@ -50,12 +50,14 @@ type RouteBatcher interface {
 //
 // It caches each namespace's state (every kind dumped once per namespace,
 // kept in maps keyed by identity) and keeps the cache current as it
-// applies steps: routes, rules, neighbours and WireGuard changes are
-// replayed on the cache; link, address and namespace changes, whose side
-// effects the kernel decides, make it read that namespace again. Ensuring
-// n routes therefore costs O(n), not a dump per ensure. When the Kernel is
-// a *Model the Ensurer reads it directly. Call Invalidate after anything
-// else may have changed a namespace (exec).
+// applies steps: each kernel call that succeeded is replayed on the cache,
+// a Model, which reproduces the kernel's side effects (a link's or
+// address's routes, secondaries, dependents); a call touching a namespace
+// that is not cached, or that the cache refuses, makes it read the
+// namespaces involved again. Ensuring or undoing n routes, addresses or
+// rules therefore costs O(n), not a dump or a scan per ensure. When the
+// Kernel is a *Model the Ensurer reads it directly. Call Invalidate after
+// anything else may have changed a namespace (exec).
 //
 // An Ensurer is not safe for concurrent use.
 type Ensurer struct {

@@ -34,8 +34,8 @@ import (
 //   - an IPv6 address on an up link adds its prefix route (main, metric
 //     256, proto kernel) and its local route (table local, metric 0);
 //   - taking a link down deletes every route through it except IPv4
-//     local routes, and deletes its IPv6 addresses; bringing it up adds
-//     its IPv4 addresses' routes again;
+//     local routes, its IPv6 addresses and its neighbours (permanent ones
+//     too); bringing it up adds its IPv4 addresses' routes again;
 //   - deleting a link deletes its addresses, every route through it in
 //     every table, its neighbours, its bridge ports' membership,
 //     macvlans on top of it and the other end of a veth (wherever that
