@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -157,7 +160,55 @@ func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
 	if replace {
 		flags = netlink.Create | netlink.Replace
 	}
-	return n.request(op, ns, unix.RTM_NEWROUTE, flags, m)
+	err = n.request(op, ns, unix.RTM_NEWROUTE, flags, m)
+	if err != nil && r.Src.Is6() && errors.Is(err, unix.EINVAL) && n.tentative(ns, r.Src) {
+		// An IPv6 source address is usable only once duplicate address
+		// detection has ended (about a second after it was added on a
+		// link with carrier): `addr X; route ... src X` in one recipe
+		// would otherwise fail every time. Wait for it, bounded.
+		deadline := time.Now().Add(dadWait)
+		for time.Now().Before(deadline) && n.tentative(ns, r.Src) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n.tentative(ns, r.Src) {
+			var ke *Error
+			if errors.As(err, &ke) {
+				ke.Message = strings.TrimPrefix(ke.Message+"; ", "; ") +
+					fmt.Sprintf("source %v is still tentative after %v (duplicate address detection; does its link have carrier?)", r.Src, dadWait)
+			}
+			return err
+		}
+		err = n.request(op, ns, unix.RTM_NEWROUTE, flags, m)
+	}
+	return err
+}
+
+// dadWait bounds how long AddRoute waits for an IPv6 source address to
+// finish duplicate address detection.
+const dadWait = 5 * time.Second
+
+// tentative reports whether ip is an address of ns that is still
+// tentative (IFA_F_TENTATIVE: duplicate address detection running).
+func (n *Netlink) tentative(ns string, ip netip.Addr) bool {
+	fam := nlFamily(ip)
+	msgs, err := n.dump("list addresses", ns, unix.RTM_GETADDR, &rtnetlink.AddressMessage{Family: fam})
+	if err != nil {
+		return false
+	}
+	for _, msg := range msgs {
+		var am rtnetlink.AddressMessage
+		if msg.Header.Type != unix.RTM_NEWADDR || am.UnmarshalBinary(msg.Data) != nil || am.Attributes == nil {
+			continue
+		}
+		local := nlAddr(am.Attributes.Local, fam)
+		if !local.IsValid() {
+			local = nlAddr(am.Attributes.Address, fam)
+		}
+		if local == ip {
+			return (uint32(am.Flags)|am.Attributes.Flags)&unix.IFA_F_TENTATIVE != 0
+		}
+	}
+	return false
 }
 
 // DelRoute deletes the route with r's identity: type RTN_UNSPEC and scope
