@@ -1503,8 +1503,8 @@ func (e *Ensurer) prepRule(s *Step, w Want) error {
 		return err
 	}
 	var matches []Rule
-	for _, o := range n.rules {
-		if rw.AnyPriority && ruleMatchEqual(o, r) || !rw.AnyPriority && ruleEqual(o, r) {
+	for _, o := range n.rulesLike(r) { // in kernel order
+		if rw.AnyPriority || o.Priority == r.Priority {
 			matches = append(matches, cloneRule(o))
 		}
 	}

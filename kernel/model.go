@@ -124,10 +124,15 @@ type mns struct {
 	byDst map[tableDst][]routeKey
 	// plens counts destinations per table, family and prefix length, so
 	// nexthop lookups probe only the lengths in use.
-	plens  map[tableFamily]*[129]int32
-	rules  []Rule // ordered as the kernel lists them (family, then priority, then age)
-	neighs map[neighKey]Neigh
-	wg     map[string]*WGDevice
+	plens map[tableFamily]*[129]int32
+	rules []Rule // ordered as the kernel lists them (family, then priority, then age)
+	// ruleIdx holds the rules by everything but their priority (oldest
+	// first), so that finding or checking a rule costs no scan: kept by
+	// AddRule and DelRule, built by reindexRules wherever rules are set
+	// wholesale.
+	ruleIdx map[ruleKey][]Rule
+	neighs  map[neighKey]Neigh
+	wg      map[string]*WGDevice
 	// mtuByUser marks bridges whose MTU was set explicitly; the others
 	// follow their ports' smallest MTU (br_mtu_auto_adjust).
 	mtuByUser map[string]bool
@@ -219,6 +224,7 @@ func (m *Model) freshNS() *mns {
 		{Family: 6, Priority: 0, Action: ActionLookup, Table: TableLocal},
 		{Family: 6, Priority: 32766, Action: ActionLookup, Table: TableMain},
 	}
+	n.reindexRules()
 	return n
 }
 
@@ -1510,6 +1516,73 @@ func ruleMatchEqual(a, b Rule) bool {
 		a.Table == b.Table && a.Goto == b.Goto && spEq
 }
 
+// ruleKey is a rule's identity but its priority, comparable (see
+// ruleMatchEqual): an exact fwmark mask is 0xffffffff.
+type ruleKey struct {
+	family            int
+	invert            bool
+	src, dst          netip.Prefix
+	iif, oif          string
+	mark, mask        uint32
+	ipproto           uint8
+	sport, dport      PortRange
+	hasUID            bool
+	uid               UIDRange
+	action            RuleAction
+	table, goto_      uint32
+	hasSPL            bool
+	suppressPrefixLen uint8
+}
+
+func keyOfRule(r Rule) ruleKey {
+	k := ruleKey{family: r.Family, invert: r.Invert, src: r.Src, dst: r.Dst, iif: r.IIF, oif: r.OIF,
+		mark: r.Mark, mask: r.Mask, ipproto: r.IPProto, sport: r.SPort, dport: r.DPort,
+		action: r.Action, table: r.Table, goto_: r.Goto}
+	if r.Mark != 0 && k.mask == 0 {
+		k.mask = 0xffffffff
+	}
+	if r.UID != nil {
+		k.hasUID, k.uid = true, *r.UID
+	}
+	if r.SuppressPrefixLen != nil {
+		k.hasSPL, k.suppressPrefixLen = true, *r.SuppressPrefixLen
+	}
+	return k
+}
+
+// reindexRules builds ruleIdx from rules.
+func (n *mns) reindexRules() {
+	n.ruleIdx = map[ruleKey][]Rule{}
+	for _, r := range n.rules {
+		k := keyOfRule(r)
+		n.ruleIdx[k] = append(n.ruleIdx[k], cloneRule(r))
+	}
+}
+
+// rulesLike returns the rules equal to r but maybe for the priority, in
+// the kernel's order (priority, then age). The caller must not change
+// them.
+func (n *mns) rulesLike(r Rule) []Rule {
+	list := n.ruleIdx[keyOfRule(r)]
+	if !slices.IsSortedFunc(list, func(a, b Rule) int { return cmpUint(uint64(a.Priority), uint64(b.Priority)) }) {
+		list = slices.Clone(list)
+		slices.SortStableFunc(list, func(a, b Rule) int { return cmpUint(uint64(a.Priority), uint64(b.Priority)) })
+	}
+	return list
+}
+
+// rulePos returns the index in rules of the first rule of r's family
+// with a priority >= r's (or of a later family).
+func (n *mns) rulePos(family int, prio uint32) int {
+	i, _ := slices.BinarySearchFunc(n.rules, Rule{Family: family, Priority: prio}, func(a, b Rule) int {
+		if a.Family != b.Family {
+			return a.Family - b.Family
+		}
+		return cmpUint(uint64(a.Priority), uint64(b.Priority))
+	})
+	return i
+}
+
 // defaultRulePriority is the kernel's fib_default_rule_pref: the second
 // rule of the family's priority minus one, or 0.
 func defaultRulePriority(rules []Rule, family int) uint32 {
@@ -1566,21 +1639,19 @@ func (m *Model) AddRule(ns string, r Rule) error {
 	if r.Priority == 0 {
 		r.Priority = defaultRulePriority(n.rules, r.Family)
 	}
-	for _, o := range n.rules {
-		if ruleEqual(o, r) {
+	k := keyOfRule(r)
+	for _, o := range n.ruleIdx[k] {
+		if o.Priority == r.Priority {
 			return kerr(op, ns, syscall.EEXIST, "")
 		}
 	}
 	// After every rule of a lower family or of its family and a priority <= r's.
-	i := 0
-	for i < len(n.rules) {
-		o := n.rules[i]
-		if o.Family > r.Family || o.Family == r.Family && o.Priority > r.Priority {
-			break
-		}
-		i++
+	i := n.rulePos(r.Family, r.Priority+1)
+	if r.Priority == ^uint32(0) {
+		i = n.rulePos(r.Family+1, 0)
 	}
 	n.rules = slices.Insert(n.rules, i, r)
+	n.ruleIdx[k] = append(n.ruleIdx[k], cloneRule(r))
 	return nil
 }
 
@@ -1593,13 +1664,24 @@ func (m *Model) DelRule(ns string, r Rule) error {
 	if err != nil {
 		return err
 	}
-	for i, o := range n.rules {
-		if ruleEqual(o, r) {
+	k := keyOfRule(r)
+	list := n.ruleIdx[k]
+	j := slices.IndexFunc(list, func(o Rule) bool { return o.Priority == r.Priority })
+	if j < 0 {
+		return kerr(op, ns, syscall.ENOENT, "")
+	}
+	if list = slices.Delete(list, j, j+1); len(list) == 0 {
+		delete(n.ruleIdx, k)
+	} else {
+		n.ruleIdx[k] = list
+	}
+	for i := n.rulePos(r.Family, r.Priority); i < len(n.rules) && n.rules[i].Family == r.Family && n.rules[i].Priority == r.Priority; i++ {
+		if ruleEqual(n.rules[i], r) {
 			n.rules = slices.Delete(n.rules, i, i+1)
-			return nil
+			break
 		}
 	}
-	return kerr(op, ns, syscall.ENOENT, "")
+	return nil
 }
 
 // ---- neighbours ----

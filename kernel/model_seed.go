@@ -122,6 +122,7 @@ func (m *Model) Load(k Kernel, ns string) error {
 		}
 		return a.Priority < b.Priority
 	})
+	n.reindexRules()
 	for _, x := range neighs {
 		n.neighs[neighKey{x.Link, x.IP}] = x
 	}
