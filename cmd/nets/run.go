@@ -57,6 +57,15 @@ func (c *cli) cmdPlan(args []string) int { return c.runOrPlan("plan", args) }
 // checking, kernel setup and rendering.
 func (c *cli) runOrPlan(cmd string, args []string) int {
 	plan := cmd == "plan"
+	var ob *outBuffer
+	if !c.stdoutTTY {
+		c, ob = c.buffered()
+		defer func() {
+			if err := ob.Flush(); err != nil {
+				fmt.Fprintf(ob.stderr, "nets: writing the output: %v\n", err)
+			}
+		}()
+	}
 	var o runOpts
 	fs := o.flags(cmd)
 	pos, err := parseFlags(fs, args)
@@ -169,6 +178,9 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 			Version:    versionString(),
 			NoJournal:  o.model, // the model vanishes with the process: nothing to journal
 		},
+	}
+	if ob != nil {
+		eo.Exec = ob.execHook(k)
 	}
 	if o.wait == 0 {
 		eo.Tx.Wait = -1 // --wait 0: do not wait at all (txn's 0 means its default)
