@@ -3,6 +3,8 @@ package kernel_test
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -83,7 +85,10 @@ func TestEnsureLiveScaleUndo(t *testing.T) {
 		t.Skip("slow")
 	}
 	k, _ := ktest.New(t)
-	const N = 3000
+	N := 3000
+	if v, err := strconv.Atoi(os.Getenv("NETS_SCALE_N")); err == nil && v > 0 && v < 60000 {
+		N = v // for profiling bigger runs by hand
+	}
 	before, err := kernel.DumpState(k, kernel.Host)
 	if err != nil {
 		t.Fatal(err)
