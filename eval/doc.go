@@ -74,7 +74,9 @@
 //     exit fails the run. What the program changed is not rolled back.
 //     On a kernel.Model, exec records the command and succeeds.
 //   - `show WHAT` prints the current namespace's state in recipe syntax
-//     (kernel.FormatLink etc.), one object per line.
+//     (kernel.Show, the same renderer as `nets save`), one object per
+//     line; what a recipe cannot write is printed as a comment, so the
+//     output pastes back.
 //
 // # Network statements
 //
