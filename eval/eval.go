@@ -53,6 +53,11 @@ type Options struct {
 	// OnChange is called for each change as soon as it is applied (Run)
 	// or computed (Plan). Render it with FormatChange.
 	OnChange func(kernel.Change)
+	// OnRollback, when set, is called when a Run or Plan failed, just
+	// before its changes are rolled back: a caller that buffers what it
+	// prints (the CLI's change lines) writes it out there, so that it
+	// shows while the rollback runs.
+	OnRollback func()
 	// Exec, when set, runs exec statements instead of the kernel
 	// (Kernel.Exec, which for a *kernel.Model records the command and
 	// succeeds). The evaluator sets cmd.Stdout and cmd.Stderr to the
@@ -346,6 +351,9 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 			return res, &Error{Diagnostic: d, Open: true}
 		}
 		undone := len(res.Changes)
+		if o.OnRollback != nil {
+			o.OnRollback()
+		}
 		rerr := tx.Rollback()
 		return res, &Error{Diagnostic: d, Undone: undone, UndoErr: rerr, Plan: plan}
 	}

@@ -181,6 +181,9 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 	}
 	if ob != nil {
 		eo.Exec = ob.execHook(k)
+		// The change lines are out before the rollback starts (what
+		// bench/run.sh times the rollback from).
+		eo.OnRollback = func() { ob.Flush() }
 	}
 	if o.wait == 0 {
 		eo.Tx.Wait = -1 // --wait 0: do not wait at all (txn's 0 means its default)
