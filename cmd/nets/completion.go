@@ -13,22 +13,21 @@ import (
 // command's FlagSet (the same source as --help), so that a new command or
 // flag completes without anyone editing a script.
 
-func init() {
-	help["completion"] = &helpEntry{
-		usage:   []string{"completion bash|zsh|fish"},
-		summary: "print a shell completion script",
-		body: `Prints a completion script for the shell: commands, their flags,
+// completionHelp documents `nets completion`.
+var completionHelp = &helpEntry{
+	usage:   []string{"completion bash|zsh|fish"},
+	summary: "print a shell completion script",
+	body: `Prints a completion script for the shell: commands, their flags,
 recipe files (*.nets) where a command takes FILE, and the named network
 namespaces (ip netns list) after -n. Load it from the shell's startup
 file as shown below.`,
-		examples: `# bash (~/.bashrc)
+	examples: `# bash (~/.bashrc)
 source <(nets completion bash)
 # zsh (~/.zshrc, after compinit)
 source <(nets completion zsh)
 # fish
 nets completion fish > ~/.config/fish/completions/nets.fish`,
-		exit: `0 success; 2 usage error (no or an unknown shell).`,
-	}
+	exit: `0 success; 2 usage error (no or an unknown shell).`,
 }
 
 func (c *cli) cmdCompletion(args []string) int {

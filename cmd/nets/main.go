@@ -80,6 +80,10 @@ func init() {
 		{name: "plan", run: (*cli).cmdPlan},
 		{name: "check", run: (*cli).cmdCheck},
 		{name: "fmt", run: (*cli).cmdFmt},
+		{name: "try", run: (*cli).cmdTry},
+		{name: "save", run: (*cli).cmdSave},
+		{name: "monitor", run: (*cli).cmdMonitor},
+		{name: "repl", run: (*cli).cmdRepl},
 		{name: "recover", run: (*cli).cmdRecover},
 		{name: "confirm", run: (*cli).cmdConfirm},
 		{name: "completion", run: (*cli).cmdCompletion},
@@ -87,6 +91,12 @@ func init() {
 		{name: "help", run: (*cli).cmdHelp},
 		{name: waiterCommand, run: (*cli).cmdWaiter, hidden: true},
 	}
+	// The help entries of these commands live beside them.
+	help["try"] = tryHelp
+	help["save"] = saveHelp
+	help["monitor"] = monitorHelp
+	help["repl"] = replHelp
+	help["completion"] = completionHelp
 }
 
 func lookupCommand(name string) *command {

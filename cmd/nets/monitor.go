@@ -70,16 +70,6 @@ nets monitor -n lab --json | jq .text`,
 followed; 2 usage error or missing privileges.`,
 }
 
-// The monitor command is registered here (see save.go).
-func init() {
-	if help["monitor"] == nil {
-		help["monitor"] = monitorHelp
-	}
-	if lookupCommand("monitor") == nil {
-		commands = append(commands, &command{name: "monitor", run: (*cli).cmdMonitor})
-	}
-}
-
 func (c *cli) cmdMonitor(args []string) int { return cmdMonitor(args, c.stdout, c.stderr) }
 
 // cmdMonitor implements `nets monitor [-n NS] [--json]`.

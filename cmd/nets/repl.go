@@ -87,8 +87,6 @@ failed; 2 usage error or no access to the kernel.`,
 // command list (init functions run in file-name order).
 func init() {
 	replMain = func(c *cli) int { return c.cmdRepl(nil) }
-	help["repl"] = replHelp
-	commands = append(commands, &command{name: "repl", run: (*cli).cmdRepl})
 }
 
 // cmdRepl runs the REPL: on the terminal with line editing, completion

@@ -70,18 +70,6 @@ nets run -n lab lab.nets`,
 2 usage error or missing privileges.`,
 }
 
-// The save command is registered here (init functions run in file-name
-// order, after main.go's has built the command list), unless the
-// dispatcher already has it.
-func init() {
-	if help["save"] == nil {
-		help["save"] = saveHelp
-	}
-	if lookupCommand("save") == nil {
-		commands = append(commands, &command{name: "save", run: (*cli).cmdSave})
-	}
-}
-
 func (c *cli) cmdSave(args []string) int { return cmdSave(args, c.stdout, c.stderr) }
 
 // cmdSave implements `nets save [-n NS] [--json] [--secrets]`.

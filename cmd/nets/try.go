@@ -127,10 +127,3 @@ func printSandboxState(w io.Writer) error {
 	}
 	return nil
 }
-
-// The try command is registered here, after main.go's init has built the
-// command list (init functions run in file-name order).
-func init() {
-	help["try"] = tryHelp
-	commands = append(commands, &command{name: "try", run: (*cli).cmdTry})
-}
