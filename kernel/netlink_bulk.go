@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -251,33 +250,13 @@ func encodeRouteOp(ns string, o RouteOp, idx map[string]uint32) (netlink.Message
 		}
 		return netlink.Message{Header: netlink.Header{Type: unix.RTM_DELROUTE, Flags: netlink.Request}, Data: body}, nil
 	}
-	m.Type = uint8(r.Type)
-	if m.Type == 0 {
-		m.Type = unix.RTN_UNICAST
-	}
-	m.Protocol, m.Scope = r.Protocol, uint8(r.Scope)
-	if r.OnLink {
-		m.Flags |= unix.RTNH_F_ONLINK
-	}
-	if r.Gateway.IsValid() {
-		m.Attributes.Gateway = nlIP(r.Gateway)
-		if r.Gateway.Is4() != r.Dst.Addr().Is4() {
-			m.Attributes.Gateway = nil
-			m.Attributes.Via = &rtnetlink.RouteVia{Family: uint16(nlFamily(r.Gateway)), Addr: nlIP(r.Gateway)}
-		}
-	}
-	if r.Src.IsValid() {
-		m.Attributes.Src = nlIP(r.Src)
-	}
+	nlRouteAttrs(m, r)
 	if r.Dev != "" {
 		i, ok := idx[r.Dev]
 		if !ok {
 			return netlink.Message{}, kerr(routeOpText(o), ns, unix.ENODEV, "")
 		}
 		m.Attributes.OutIface = i
-	}
-	if r.MTU != 0 {
-		m.Attributes.Metrics = &rtnetlink.RouteMetrics{MTU: r.MTU}
 	}
 	flags := netlink.Request | netlink.Create | netlink.Excl
 	if o.Replace {

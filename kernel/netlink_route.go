@@ -118,15 +118,10 @@ func nlRouteKey(r Route) (*rtnetlink.RouteMessage, error) {
 	return m, nil
 }
 
-// AddRoute adds r (NLM_F_EXCL), or with replace replaces the route with
-// r's identity (NLM_F_REPLACE, creating it when absent). A zero Type
-// means unicast.
-func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
-	op := nlRouteOp("add", r)
-	m, err := nlRouteKey(r)
-	if err != nil {
-		return nlOpErr(op, ns, nil, "%v", err)
-	}
+// nlRouteAttrs fills in everything of an RTM_NEWROUTE message for r but
+// its identity (nlRouteKey) and the output interface, which AddRoute and
+// the pipelined RouteBatch resolve each their own way.
+func nlRouteAttrs(m *rtnetlink.RouteMessage, r Route) {
 	m.Type = uint8(r.Type)
 	if m.Type == 0 {
 		m.Type = unix.RTN_UNICAST
@@ -146,15 +141,27 @@ func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
 	if r.Src.IsValid() {
 		m.Attributes.Src = nlIP(r.Src)
 	}
+	if r.MTU != 0 {
+		m.Attributes.Metrics = &rtnetlink.RouteMetrics{MTU: r.MTU}
+	}
+}
+
+// AddRoute adds r (NLM_F_EXCL), or with replace replaces the route with
+// r's identity (NLM_F_REPLACE, creating it when absent). A zero Type
+// means unicast.
+func (n *Netlink) AddRoute(ns string, r Route, replace bool) error {
+	op := nlRouteOp("add", r)
+	m, err := nlRouteKey(r)
+	if err != nil {
+		return nlOpErr(op, ns, nil, "%v", err)
+	}
+	nlRouteAttrs(m, r)
 	if r.Dev != "" {
 		idx, err := n.linkIndex(ns, r.Dev)
 		if err != nil {
 			return nlWrap(op, ns, err)
 		}
 		m.Attributes.OutIface = idx
-	}
-	if r.MTU != 0 {
-		m.Attributes.Metrics = &rtnetlink.RouteMetrics{MTU: r.MTU}
 	}
 	flags := netlink.Create | netlink.Excl
 	if replace {
