@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -70,11 +69,9 @@ nets monitor -n lab --json | jq .text`,
 followed; 2 usage error or missing privileges.`,
 }
 
-func (c *cli) cmdMonitor(args []string) int { return cmdMonitor(args, c.stdout, c.stderr) }
-
 // cmdMonitor implements `nets monitor [-n NS] [--json]`.
-func cmdMonitor(args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr}
+func (c *cli) cmdMonitor(args []string) int {
+	stdout := c.stdout
 	var o monitorOpts
 	pos, err := parseFlags(o.flags(), args)
 	if err != nil {
@@ -83,16 +80,11 @@ func cmdMonitor(args []string, stdout, stderr io.Writer) int {
 	if len(pos) > 0 {
 		return c.usage("monitor", fmt.Errorf("unexpected argument %q", pos[0]))
 	}
-	k, ns, code := openNamespace(c, "monitor", o.ns)
+	k, ns, names, code := c.openNamespace("monitor", o.ns)
 	if k == nil {
 		return code
 	}
 	defer k.Close()
-	names, err := kernel.LoadTableNames(tablesDir)
-	if err != nil {
-		c.errorf("reading routing table names: %v", err)
-		return exitFail
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	enc := json.NewEncoder(stdout)
@@ -104,7 +96,7 @@ func cmdMonitor(args []string, stdout, stderr io.Writer) int {
 	err = monitor.Run(ctx, k, monitor.Options{
 		NS:    ns,
 		Names: names,
-		Ready: func() { fmt.Fprintf(stderr, "nets: monitoring %s (Ctrl-C to stop)\n", where) },
+		Ready: func() { fmt.Fprintf(c.stderr, "nets: monitoring %s (Ctrl-C to stop)\n", where) },
 	}, func(ch kernel.ConfigChange) error {
 		if o.json {
 			return enc.Encode(ch)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/nets-lang/nets/kernel"
@@ -70,11 +69,8 @@ nets run -n lab lab.nets`,
 2 usage error or missing privileges.`,
 }
 
-func (c *cli) cmdSave(args []string) int { return cmdSave(args, c.stdout, c.stderr) }
-
 // cmdSave implements `nets save [-n NS] [--json] [--secrets]`.
-func cmdSave(args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr}
+func (c *cli) cmdSave(args []string) int {
 	var o saveOpts
 	pos, err := parseFlags(o.flags(), args)
 	if err != nil {
@@ -83,16 +79,11 @@ func cmdSave(args []string, stdout, stderr io.Writer) int {
 	if len(pos) > 0 {
 		return c.usage("save", fmt.Errorf("unexpected argument %q (save prints to stdout; redirect it to a file)", pos[0]))
 	}
-	k, ns, code := openNamespace(c, "save", o.ns)
+	k, ns, names, code := c.openNamespace("save", o.ns)
 	if k == nil {
 		return code
 	}
 	defer k.Close()
-	names, err := kernel.LoadTableNames(tablesDir)
-	if err != nil {
-		c.errorf("reading routing table names: %v", err)
-		return exitFail
-	}
 	opts := kernel.SaveOptions{Secrets: o.secrets, Names: names}
 	var out []byte
 	if o.json {
@@ -111,7 +102,7 @@ func cmdSave(args []string, stdout, stderr io.Writer) int {
 		c.errorf("save: %v", err)
 		return exitFail
 	}
-	if _, err := stdout.Write(out); err != nil {
+	if _, err := c.stdout.Write(out); err != nil {
 		c.errorf("save: %v", err)
 		return exitFail
 	}
@@ -119,10 +110,10 @@ func cmdSave(args []string, stdout, stderr io.Writer) int {
 }
 
 // openNamespace opens the kernel for reading namespace name (-n; "" or
-// "host" is the namespace nets runs in) and checks that it exists. On
-// failure it reports the error and returns a nil kernel and the exit
-// status.
-func openNamespace(c *cli, cmd, name string) (*kernel.Netlink, string, int) {
+// "host" is the namespace nets runs in), checks that it exists and loads
+// the routing table names to render with. On failure it reports the
+// error and returns a nil kernel and the exit status.
+func (c *cli) openNamespace(cmd, name string) (*kernel.Netlink, string, *kernel.TableNames, int) {
 	ns := name
 	if ns == kernel.HostName {
 		ns = kernel.Host
@@ -131,10 +122,10 @@ func openNamespace(c *cli, cmd, name string) (*kernel.Netlink, string, int) {
 	if err != nil {
 		if isPermission(err) {
 			c.errorf("%s", privilegeMsg(cmd))
-			return nil, "", exitUsage
+			return nil, "", nil, exitUsage
 		}
 		c.errorf("cannot open the kernel's netlink interface: %v", err)
-		return nil, "", exitFail
+		return nil, "", nil, exitFail
 	}
 	if ns != kernel.Host {
 		list, err := k.Namespaces()
@@ -148,8 +139,14 @@ func openNamespace(c *cli, cmd, name string) (*kernel.Netlink, string, int) {
 			} else {
 				c.errorf("%s: %v", cmd, err)
 			}
-			return nil, "", exitFail
+			return nil, "", nil, exitFail
 		}
 	}
-	return k, ns, exitOK
+	names, err := kernel.LoadTableNames(tablesDir)
+	if err != nil {
+		k.Close()
+		c.errorf("reading routing table names: %v", err)
+		return nil, "", nil, exitFail
+	}
+	return k, ns, names, exitOK
 }
