@@ -470,26 +470,14 @@ func defaultRule(r Rule) bool {
 	return false
 }
 
+// routeLess orders routes for save and show: routes without a gateway
+// first (a gateway must be reachable when its route is added), then by
+// identity (the model's order).
 func routeLess(a, b Route) bool {
 	if ga, gb := a.Gateway.IsValid(), b.Gateway.IsValid(); ga != gb {
 		return gb
 	}
-	if a.Table != b.Table {
-		return a.Table < b.Table
-	}
-	if fa, fb := a.Dst.Addr().Is4(), b.Dst.Addr().Is4(); fa != fb {
-		return fa
-	}
-	if c := a.Dst.Addr().Compare(b.Dst.Addr()); c != 0 {
-		return c < 0
-	}
-	if a.Dst.Bits() != b.Dst.Bits() {
-		return a.Dst.Bits() < b.Dst.Bits()
-	}
-	if a.TOS != b.TOS {
-		return a.TOS < b.TOS
-	}
-	return a.Priority < b.Priority
+	return routeKeyLess(keyOfRoute(a), keyOfRoute(b))
 }
 
 // orderLinks puts links in creation order: lo first, then repeatedly the
