@@ -428,36 +428,40 @@ const nlMaxDumpRetries = 20
 
 // request sends one rtnetlink request and waits for its acknowledgement.
 func (n *Netlink) request(op, ns string, typ uint16, flags netlink.HeaderFlags, msg encoding.BinaryMarshaler) error {
-	body, err := msg.MarshalBinary()
-	if err != nil {
-		return nlOpErr(op, ns, nil, "%v", err)
-	}
-	c, err := n.conn(ns)
-	if err != nil {
-		return err
-	}
-	_, err = c.c.Execute(netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request | netlink.Acknowledge | flags},
-		Data:   body,
-	})
-	return nlWrap(op, ns, err)
+	_, err := n.execute(op, ns, typ, netlink.Acknowledge|flags, msg)
+	return err
 }
 
 // get sends a non-dump request and returns the reply messages.
 func (n *Netlink) get(op, ns string, typ uint16, msg encoding.BinaryMarshaler) ([]netlink.Message, error) {
-	body, err := msg.MarshalBinary()
-	if err != nil {
-		return nil, nlOpErr(op, ns, nil, "%v", err)
-	}
-	c, err := n.conn(ns)
+	return n.execute(op, ns, typ, 0, msg)
+}
+
+// execute sends msg as one request with flags on ns's socket and returns
+// the replies.
+func (n *Netlink) execute(op, ns string, typ uint16, flags netlink.HeaderFlags, msg encoding.BinaryMarshaler) ([]netlink.Message, error) {
+	c, body, err := n.prepare(op, ns, msg)
 	if err != nil {
 		return nil, err
 	}
 	msgs, err := c.c.Execute(netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request},
+		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request | flags},
 		Data:   body,
 	})
 	return msgs, nlWrap(op, ns, err)
+}
+
+// prepare marshals msg and returns it with ns's socket.
+func (n *Netlink) prepare(op, ns string, msg encoding.BinaryMarshaler) (*nsConn, []byte, error) {
+	body, err := msg.MarshalBinary()
+	if err != nil {
+		return nil, nil, nlOpErr(op, ns, nil, "%v", err)
+	}
+	c, err := n.conn(ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, body, nil
 }
 
 // dump runs a dump request and returns every message of one consistent
@@ -467,11 +471,7 @@ func (n *Netlink) get(op, ns string, typ uint16, msg encoding.BinaryMarshaler) (
 // a DUMP_INTR set only there means the change came after the last entry
 // was read, so the entries read are a consistent earlier snapshot.)
 func (n *Netlink) dump(op, ns string, typ uint16, msg encoding.BinaryMarshaler) ([]netlink.Message, error) {
-	body, err := msg.MarshalBinary()
-	if err != nil {
-		return nil, nlOpErr(op, ns, nil, "%v", err)
-	}
-	c, err := n.conn(ns)
+	c, body, err := n.prepare(op, ns, msg)
 	if err != nil {
 		return nil, err
 	}
