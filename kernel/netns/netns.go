@@ -123,37 +123,18 @@ func Add(dir, name string) error {
 	}
 	f.Close()
 
-	errc := make(chan error, 1)
-	go func() {
-		// This goroutine's thread leaves the calling namespace. It is
-		// unlocked (returned to the scheduler) only once it is back.
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
+	err = onSwitchedThread(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-			return
+			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 		}
-		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
-		if err != nil {
-			err = fmt.Errorf("bind /proc/thread-self/ns/net to %s: %w", path, err)
+		return nil
+	}, func() error {
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /proc/thread-self/ns/net to %s: %w", path, err)
 		}
-		if rerr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); rerr != nil {
-			// Stay locked: the thread exits with this goroutine
-			// instead of running other goroutines in the new namespace.
-			errc <- errors.Join(err, fmt.Errorf("restore namespace: %w", rerr))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+		return nil
+	})
+	if err != nil {
 		_ = os.Remove(path)
 		return &nsError{op: "add", name: name, err: err}
 	}
@@ -275,6 +256,23 @@ func IDOfFD(fd int) (ID, error) {
 // back; if that fails the thread is never reused: its goroutine exits
 // still locked and the runtime discards the thread.
 func Do(ns *os.File, fn func() error) error {
+	err := onSwitchedThread(func() error {
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("setns: %w", err)
+		}
+		return nil
+	}, fn)
+	runtime.KeepAlive(ns)
+	return err
+}
+
+// onSwitchedThread runs fn on a fresh goroutine locked to its OS thread
+// after enter has moved that thread to another network namespace, then
+// switches the thread back to the namespace it came from. The thread is
+// returned to the scheduler only once it is back; if enter fails it never
+// left, and if switching back fails the goroutine exits still locked so
+// the runtime discards the thread. A panic in fn is returned as an error.
+func onSwitchedThread(enter, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -285,9 +283,9 @@ func Do(ns *os.File, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns: %w", err)
+			errc <- err
 			return
 		}
 		var ferr error
@@ -306,7 +304,5 @@ func Do(ns *os.File, fn func() error) error {
 		runtime.UnlockOSThread()
 		errc <- ferr
 	}()
-	err := <-errc
-	runtime.KeepAlive(ns)
-	return err
+	return <-errc
 }
