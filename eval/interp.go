@@ -130,6 +130,13 @@ func (e *evaluator) top(f *lang.File, sc *scope) (err error) {
 	if f.Filename != "" {
 		e.files = []string{filepath.Clean(f.Filename)}
 	}
+	return e.file(f, sc)
+}
+
+// file runs the statements of a recipe or an included file, after
+// making sure the namespaces it names are known (seeded into a plan's
+// model) and exist.
+func (e *evaluator) file(f *lang.File, sc *scope) error {
 	if e.plan {
 		if err := e.touchNS(f, e.ns); err != nil {
 			return err
@@ -406,15 +413,7 @@ func (e *evaluator) include(s *lang.Include, sc *scope) error {
 		e.files = e.files[:len(e.files)-1]
 		e.depth--
 	}()
-	if e.plan {
-		if err := e.touchNS(f, e.ns); err != nil {
-			return err
-		}
-	}
-	if err := e.checkNS(f, e.ns); err != nil {
-		return err
-	}
-	return e.stmts(f.Stmts, sc)
+	return e.file(f, sc)
 }
 
 // fsPath turns a file name into an io/fs path: slash-separated, clean,
