@@ -33,7 +33,10 @@ func main() {
 	// A userspace WireGuard device is served by a copy of this binary
 	// started in helper mode; that must be the very first thing main does.
 	wgdev.MaybeRunHelper()
-	os.Exit(newCLI().main(os.Args[1:]))
+	stop := startProfile(os.LookupEnv, os.Stderr)
+	code := newCLI().main(os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 // cli holds what a command may touch of the process: its standard
