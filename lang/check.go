@@ -307,11 +307,10 @@ func (c *checker) tableDecl(d *Decoded, s *NetStmt) {
 	if !ok {
 		return
 	}
-	v, err := parseTable(idText)
+	ref, err := parseTableRef(idText)
 	if err != nil {
 		return // reported by Decode
 	}
-	ref := v.(TableRef)
 	if ref.Name != "" {
 		if _, builtin := BuiltinTables[ref.Name]; builtin {
 			c.errf(namef.Key, "", "table %s is built in and cannot be renamed", ref.Name)
@@ -372,11 +371,10 @@ func (c *checker) tableRef(a Arg, decl bool) {
 	if !ok || text == "all" {
 		return
 	}
-	v, err := parseTable(text)
+	ref, err := parseTableRef(text)
 	if err != nil {
 		return // reported by Decode
 	}
-	ref := v.(TableRef)
 	if ref.Name == "" || ref.ID != 0 {
 		return
 	}

@@ -46,6 +46,8 @@ type Schema struct {
 	Block    bool // a < > block may follow
 	NeedsBlk bool // a block must follow
 	Del      bool // `del VERB` is allowed
+
+	kindOptions map[string][]*Param // see allOptions
 }
 
 func opt(name string, t WordType) *Param { return &Param{Name: name, Type: t} }
@@ -183,6 +185,9 @@ var schemaIndex = func() map[string]*Schema {
 	m := map[string]*Schema{}
 	for _, s := range schemas {
 		m[s.Parent+"/"+s.Verb] = s
+		if s.Kinds != nil {
+			makeKindOptions(s)
+		}
 	}
 	return m
 }()
@@ -238,6 +243,8 @@ type Decoded struct {
 	Schema *Schema
 	Kind   string   // link: the literal kind after `type`, "" if absent or not literal
 	Fields []*Field // in source order
+
+	store []Field // storage of Fields (see newDecoded)
 }
 
 // Get returns the field called name (canonical), or nil.
@@ -267,10 +274,12 @@ func (d *Decoded) Value(name string) Arg {
 // present, block use, and that every literal argument (a word or a string
 // without interpolation) parses as its parameter's type. The Decoded is
 // usable (best effort) even when diagnostics are returned.
+//
+// A valid statement of a few arguments decodes in one allocation (the
+// Decoded with its Fields; see newDecoded): the evaluator decodes every
+// network statement it runs.
 func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 	sc := Lookup(s.Parent, s.Verb)
-	d := &Decoded{Stmt: s, Schema: sc}
-	var ds Diagnostics
 	if sc == nil {
 		var where string
 		switch {
@@ -288,25 +297,22 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 		if where == "" {
 			where = "not a network statement"
 		}
-		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("%s is %s", s.Verb, where)})
-		return d, ds
+		d := &Decoded{Stmt: s}
+		return d, Diagnostics{{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("%s is %s", s.Verb, where)}}
 	}
-	errf := func(n Node, hint, format string, args ...any) {
-		pos, end := n.Bounds()
-		ds = append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
-	}
-	verbNode := &Ident{Span: s.VerbSpan, Name: s.Verb}
+	d := newDecoded(len(s.Args))
+	d.Stmt, d.Schema = s, sc
+	var ds Diagnostics
 	if s.Del && !sc.Del {
-		errf(verbNode, "", "del %s is not supported", s.Verb)
+		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("del %s is not supported", s.Verb)})
 	}
 	if s.Block != nil && !sc.Block {
-		errf(s.Block, "", "%s takes no block", s.Verb)
+		ds = ds.at(s.Block, "", "%s takes no block", s.Verb)
 	}
 	if s.Block == nil && sc.NeedsBlk {
-		errf(s, "", "%s needs a block", s.Verb)
+		ds = ds.at(s, "", "%s needs a block", s.Verb)
 	}
-	ds = append(ds, decodeArgs(d, sc, s.Args, s.Del, verbNode)...)
-	return d, ds
+	return d, decodeArgs(ds, d, sc, s.Args, s.Del, s.VerbSpan)
 }
 
 // DecodeShow reads the arguments of a show statement.
@@ -317,22 +323,84 @@ func DecodeShow(s *Show) (*Decoded, Diagnostics) {
 			Msg:  fmt.Sprintf("cannot show %q (one of %s)", s.What.Name, strings.Join(ShowWhat, ", ")),
 			Hint: didYouMean(s.What.Name, ShowWhat)}}
 	}
-	d := &Decoded{Schema: sc}
-	return d, decodeArgs(d, sc, s.Args, false, s.What)
+	d := newDecoded(len(s.Args))
+	d.Schema = sc
+	return d, decodeArgs(nil, d, sc, s.Args, false, s.What.Span)
 }
 
-func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnostics {
-	var ds Diagnostics
-	errf := func(n Node, hint, format string, args ...any) {
-		pos, end := n.Bounds()
-		ds = append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
+// decodedBuf holds a Decoded and the storage of up to 4 Fields (and the
+// slice of pointers to them) in one allocation; decodedBuf8 up to 8.
+// Every field takes at least one argument, so a statement of n arguments
+// has at most n fields.
+type decodedBuf struct {
+	d  Decoded
+	fs [4]Field
+	ps [4]*Field
+}
+
+type decodedBuf8 struct {
+	d  Decoded
+	fs [8]Field
+	ps [8]*Field
+}
+
+// newDecoded returns an empty Decoded with room for the fields of nargs
+// arguments (see addField).
+func newDecoded(nargs int) *Decoded {
+	switch {
+	case nargs <= 4:
+		b := &decodedBuf{}
+		b.d.Fields, b.d.store = b.ps[:0], b.fs[:0]
+		return &b.d
+	case nargs <= 8:
+		b := &decodedBuf8{}
+		b.d.Fields, b.d.store = b.ps[:0], b.fs[:0]
+		return &b.d
 	}
+	return &Decoded{Fields: make([]*Field, 0, nargs), store: make([]Field, 0, nargs)}
+}
+
+// addField appends f to d.Fields, storing it in d.store while there is
+// room.
+func (d *Decoded) addField(f Field) *Field {
+	var p *Field
+	if len(d.store) < cap(d.store) {
+		d.store = append(d.store, f)
+		p = &d.store[len(d.store)-1]
+	} else {
+		p = new(Field)
+		*p = f
+	}
+	d.Fields = append(d.Fields, p)
+	return p
+}
+
+// at appends a diagnostic about the range of n.
+func (ds Diagnostics) at(n Node, hint, format string, args ...any) Diagnostics {
+	pos, end := n.Bounds()
+	return append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// option returns the option field called name (canonical) decoded so far
+// (fields from index first on are options), or nil.
+func (d *Decoded) option(first int, name string) *Field {
+	for _, f := range d.Fields[first:] {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// decodeArgs decodes args into d, appending its diagnostics to ds. verb
+// is the range "missing" errors are reported at.
+func decodeArgs(ds Diagnostics, d *Decoded, sc *Schema, args []Arg, del bool, verb Span) Diagnostics {
 	i := 0
 	// Positionals.
 	for _, p := range sc.Positional {
 		if i >= len(args) {
 			if !p.Optional {
-				errf(verb, "usage: "+usage(sc), "%s: missing %s", sc.Verb, positionalNoun(p))
+				ds = ds.at(verb, "usage: "+usage(sc), "%s: missing %s", sc.Verb, positionalNoun(p))
 			}
 			continue
 		}
@@ -346,9 +414,10 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 				continue
 			}
 		}
-		d.Fields = append(d.Fields, &Field{Param: p, Name: p.Name, Value: a})
+		d.addField(Field{Param: p, Name: p.Name, Value: a})
 		i++
 	}
+	firstOpt := len(d.Fields)
 	// Options. The link kind decides which kind options exist.
 	kind := "" // kind selecting the kind options; "*" when not a literal
 	for j := i; j+1 < len(args); j++ {
@@ -361,9 +430,9 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			break
 		}
 	}
-	seen := map[string]*Field{}
-	named := map[string]bool{} // keywords written without their value
-	after := map[string]bool{}
+	// The options given are d.Fields[firstOpt:] (seen); named lists the
+	// keywords written without their value.
+	var named []string
 	unknown := false // an unknown keyword makes "missing" errors noise
 	for ; i < len(args); i++ {
 		a := args[i]
@@ -371,16 +440,16 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 		if kw == "" {
 			hint := ""
 			if len(sc.Options) == 0 {
-				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
+				ds = ds.at(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
 			} else {
-				errf(a, hint, "unexpected argument to %s; expected an option keyword (%s)", sc.Verb, strings.Join(optionNames(sc, kind), ", "))
+				ds = ds.at(a, hint, "unexpected argument to %s; expected an option keyword (%s)", sc.Verb, strings.Join(optionNames(sc, kind), ", "))
 			}
 			continue
 		}
 		p := optionFor(sc, kind, kw)
 		if p == nil {
 			if len(sc.Options) == 0 && sc.Kinds == nil {
-				errf(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
+				ds = ds.at(a, "usage: "+usage(sc), "%s takes no further arguments", sc.Verb)
 				continue
 			}
 			// The unknown keyword's value, if it seems to have one, is
@@ -392,84 +461,88 @@ func decodeArgs(d *Decoded, sc *Schema, args []Arg, del bool, verb Node) Diagnos
 			}
 			unknown = true
 			if sc.Kinds != nil && kind == "" && kindOption(sc, kw) {
-				errf(a, "", "%s needs `type KIND` first", kw)
+				ds = ds.at(a, "", "%s needs `type KIND` first", kw)
 			} else if sc.Kinds != nil && kindOption(sc, kw) {
-				errf(a, "", "%s is not an option of %s link", kw, withArticle(d.Kind))
+				ds = ds.at(a, "", "%s is not an option of %s link", kw, withArticle(d.Kind))
 			} else {
-				errf(a, didYouMean(kw, optionNames(sc, kind)), "unknown %s option %q", sc.Verb, kw)
+				ds = ds.at(a, didYouMean(kw, optionNames(sc, kind)), "unknown %s option %q", sc.Verb, kw)
 			}
 			continue
 		}
 		name := p.Name
-		for k := range after {
-			if to, ok := sc.After[k][name]; ok {
-				name = to
-				p = optionFor(sc, kind, to)
+		if sc.After != nil {
+			// Options given earlier that rename the ones after them.
+			for _, g := range d.Fields[firstOpt:] {
+				if to, ok := sc.After[g.Name][name]; ok {
+					name = to
+					p = optionFor(sc, kind, to)
+				}
 			}
 		}
-		f := &Field{Param: p, Name: name, Key: a.(*Word)}
+		f := Field{Param: p, Name: name, Key: a.(*Word)}
 		if !p.Flag {
 			if i+1 >= len(args) {
-				errf(a, "", "%s needs a value (%s)", kw, withArticle(p.Type.String()))
-				named[name] = true // said, without a value: one error is enough
+				ds = ds.at(a, "", "%s needs a value (%s)", kw, withArticle(p.Type.String()))
+				named = append(named, name) // said, without a value: one error is enough
 				continue
 			}
 			i++
 			f.Value = args[i]
 		}
-		if prev := seen[name]; prev != nil {
-			errf(a, "", "%s given twice", kw)
+		if d.option(firstOpt, name) != nil {
+			ds = ds.at(a, "", "%s given twice", kw)
 			continue
 		}
-		seen[name] = f
-		if _, ok := sc.After[name]; ok {
-			after[name] = true
-		}
-		d.Fields = append(d.Fields, f)
+		d.addField(f)
 	}
 	for _, g := range sc.Exclusive {
-		var got []*Field
+		var first *Field
 		for _, n := range g {
-			if f := seen[n]; f != nil {
-				got = append(got, f)
+			f := d.option(firstOpt, n)
+			if f == nil {
+				continue
 			}
-		}
-		if len(got) > 1 {
-			errf(got[1].Key, "", "%s cannot be combined with %s", Keyword(got[1].Key), Keyword(got[0].Key))
+			if first != nil {
+				ds = ds.at(f.Key, "", "%s cannot be combined with %s", Keyword(f.Key), Keyword(first.Key))
+				break
+			}
+			first = f
 		}
 	}
 	if !del && !unknown {
 		for _, g := range sc.RequireOne {
 			ok := false
 			for _, n := range g {
-				ok = ok || seen[n] != nil
+				ok = ok || d.option(firstOpt, n) != nil
 			}
 			if !ok {
-				errf(verb, "usage: "+usage(sc), "%s needs one of %s", sc.Verb, strings.Join(g, ", "))
+				ds = ds.at(verb, "usage: "+usage(sc), "%s needs one of %s", sc.Verb, strings.Join(g, ", "))
 			}
 		}
 		for _, p := range allOptions(sc, kind) {
-			if p.Required && seen[p.Name] == nil && !named[p.Name] {
+			if p.Required && d.option(firstOpt, p.Name) == nil && !contains(named, p.Name) {
 				what := sc.Verb
 				if d.Kind != "" && contains(kindNames(sc, d.Kind), p.Name) {
 					what = d.Kind + " link"
 				}
-				errf(verb, "usage: "+usage(sc), "%s needs %s", what, p.Name)
+				ds = ds.at(verb, "usage: "+usage(sc), "%s needs %s", what, p.Name)
 			}
 		}
 	}
 	if sc.Verb == "route" && !del {
 		ds = append(ds, checkRoute(d)...)
 	}
-	// Literal values.
-	bad := map[*Field]bool{}
+	// Literal values. bad[i] tells whether d.Fields[i] has a bad literal.
+	var badBuf [16]bool
+	bad := badBuf[:0]
 	for _, f := range d.Fields {
 		if f.Value == nil {
+			bad = append(bad, false)
 			continue
 		}
-		lds := checkLiteral(f.Param, f.Value)
-		bad[f] = len(lds) > 0
-		ds = append(ds, lds...)
+		n := len(ds)
+		ds = appendLiteralDiags(ds, f.Param, f.Value)
+		bad = append(bad, len(ds) > n)
 	}
 	if fam, ok := familyGroups[sc.Verb]; ok && sc.Parent == "" {
 		ds = append(ds, checkFamilies(d, fam, bad)...)
@@ -487,30 +560,23 @@ var familyGroups = map[string][]string{
 }
 
 // checkFamilies reports literal addresses of fields names that mix IPv4
-// and IPv6.
-func checkFamilies(d *Decoded, names []string, bad map[*Field]bool) Diagnostics {
+// and IPv6. bad[i] tells whether d.Fields[i] has a literal already
+// reported.
+func checkFamilies(d *Decoded, names []string, bad []bool) Diagnostics {
 	var first *Field
 	firstV4 := false
 	for _, n := range names {
-		f := d.Get(n)
-		if f == nil || bad[f] {
+		i := d.index(n)
+		if i < 0 || bad[i] {
 			continue
 		}
+		f := d.Fields[i]
 		text, ok := literalText(f.Value)
 		if !ok {
 			continue
 		}
-		v, err := f.Param.Parse(text)
-		if err != nil {
-			continue
-		}
-		var is4 bool
-		switch v := v.(type) {
-		case netip.Prefix:
-			is4 = v.Addr().Unmap().Is4()
-		case netip.Addr:
-			is4 = v.Unmap().Is4()
-		default: // default, all
+		is4, ok := literalFamily(f.Param, text)
+		if !ok {
 			continue
 		}
 		if first == nil {
@@ -525,6 +591,45 @@ func checkFamilies(d *Decoded, names []string, bad map[*Field]bool) Diagnostics 
 		}
 	}
 	return nil
+}
+
+// literalFamily parses text as p does and tells whether the address (or
+// prefix) it is is IPv4; ok is false when text does not parse or is not
+// an address (default, all). The address types are parsed without
+// boxing them in an interface (no allocation).
+func literalFamily(p *Param, text string) (is4, ok bool) {
+	if contains(p.Words, text) {
+		return false, false
+	}
+	switch p.Type {
+	case TAddr:
+		a, err := netip.ParseAddr(text)
+		return a.Unmap().Is4(), err == nil
+	case TPrefix, TNet:
+		pfx, err := parsePrefixValue(text, p.Type == TNet)
+		return pfx.Addr().Unmap().Is4(), err == nil
+	}
+	v, err := p.Parse(text)
+	if err != nil {
+		return false, false
+	}
+	switch v := v.(type) {
+	case netip.Prefix:
+		return v.Addr().Unmap().Is4(), true
+	case netip.Addr:
+		return v.Unmap().Is4(), true
+	}
+	return false, false
+}
+
+// index returns the index in d.Fields of the field called name, or -1.
+func (d *Decoded) index(name string) int {
+	for i, f := range d.Fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func familyName(is4 bool) string {
@@ -564,14 +669,9 @@ func checkViaFamily(d *Decoded) Diagnostics {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	dv, err1 := dst.Param.Parse(dt)
-	vv, err2 := via.Param.Parse(vt)
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	p, ok := dv.(netip.Prefix)
-	gw, ok2 := vv.(netip.Addr)
-	if !ok || !ok2 || p.Addr().Unmap().Is4() || !gw.Unmap().Is4() {
+	dst4, ok1 := literalFamily(dst.Param, dt)
+	via4, ok2 := literalFamily(via.Param, vt)
+	if !ok1 || !ok2 || dst4 || !via4 {
 		return nil
 	}
 	pos, end := via.Value.Bounds()
@@ -583,17 +683,21 @@ func checkViaFamily(d *Decoded) Diagnostics {
 // checkLiteral parses literal arguments (words and strings without
 // interpolation) against p.
 func checkLiteral(p *Param, a Arg) Diagnostics {
+	return appendLiteralDiags(nil, p, a)
+}
+
+// appendLiteralDiags appends the diagnostics of checkLiteral(p, a) to ds.
+func appendLiteralDiags(ds Diagnostics, p *Param, a Arg) Diagnostics {
 	if l, ok := a.(*List); ok {
 		if !p.List {
 			if l.Bare {
 				pos, end := a.Bounds()
-				return Diagnostics{{Pos: pos, End: end, Msg: fmt.Sprintf("%s takes one value, not a list", p.Name)}}
+				return append(ds, Diagnostic{Pos: pos, End: end, Msg: fmt.Sprintf("%s takes one value, not a list", p.Name)})
 			}
-			return nil
+			return ds
 		}
-		var ds Diagnostics
 		for _, e := range l.Elems {
-			ds = append(ds, checkLiteral(p, e)...)
+			ds = appendLiteralDiags(ds, p, e)
 		}
 		return ds
 	}
@@ -606,13 +710,13 @@ func checkLiteral(p *Param, a Arg) Diagnostics {
 		text, ok = a.Literal()
 	}
 	if !ok || p.Type == TAny {
-		return nil
+		return ds
 	}
-	if _, err := p.Parse(text); err != nil {
+	if err := p.validate(text); err != nil {
 		pos, end := a.Bounds()
-		return Diagnostics{{Pos: pos, End: end, Msg: err.Error(), Hint: HintOf(err), Err: err}}
+		return append(ds, Diagnostic{Pos: pos, End: end, Msg: err.Error(), Hint: HintOf(err), Err: err})
 	}
-	return nil
+	return ds
 }
 
 func optionFor(sc *Schema, kind, kw string) *Param {
@@ -625,30 +729,38 @@ func optionFor(sc *Schema, kind, kw string) *Param {
 }
 
 // allOptions returns the options of sc plus, for link, those of kind (all
-// kinds' options, untyped, when the kind is not a literal).
+// kinds' options, untyped, when the kind is not a literal). The lists
+// are made once (kindOptions); callers must not modify them.
 func allOptions(sc *Schema, kind string) []*Param {
-	if sc.Kinds == nil {
+	if sc.Kinds == nil || kind == "" {
 		return sc.Options
 	}
-	ps := append([]*Param{}, sc.Options...)
-	if kind == "*" {
-		// The kind is computed at run time: accept every kind's options,
-		// unchecked here (the evaluator checks them against the kind).
-		seen := map[string]bool{}
-		for _, k := range LinkKinds {
-			for _, p := range sc.Kinds[k] {
-				if !seen[p.Name] {
-					seen[p.Name] = true
-					ps = append(ps, &Param{Name: p.Name, Type: TAny})
-				}
-			}
-		}
+	if ps, ok := sc.kindOptions[kind]; ok {
 		return ps
 	}
-	if kind != "" {
-		return append(ps, sc.Kinds[kind]...)
+	return sc.Options // an unknown kind has no options of its own
+}
+
+// makeKindOptions fills sc.kindOptions: per kind, sc.Options followed by
+// that kind's options, and for "*" (the kind is computed at run time)
+// every kind's options, untyped: accepted unchecked here, the evaluator
+// checks them against the kind.
+func makeKindOptions(sc *Schema) {
+	sc.kindOptions = map[string][]*Param{}
+	for k, kps := range sc.Kinds {
+		sc.kindOptions[k] = append(append([]*Param{}, sc.Options...), kps...)
 	}
-	return ps
+	ps := append([]*Param{}, sc.Options...)
+	seen := map[string]bool{}
+	for _, k := range LinkKinds {
+		for _, p := range sc.Kinds[k] {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				ps = append(ps, &Param{Name: p.Name, Type: TAny})
+			}
+		}
+	}
+	sc.kindOptions["*"] = ps
 }
 
 func kindOption(sc *Schema, kw string) bool {

@@ -138,14 +138,13 @@ func (p *Param) Parse(text string) (any, error) {
 	case TAny, TString:
 		return text, nil
 	case TIfName:
-		if text == "" || len(text) > 15 || text == "." || text == ".." ||
-			strings.ContainsAny(text, "/: \t\n\x00") {
-			return nil, notA(text, "a valid interface name (1 to 15 characters, no '/', ':' or spaces)")
+		if err := ifNameErr(text); err != nil {
+			return nil, err
 		}
 		return text, nil
 	case TNetnsName:
-		if text == "" || len(text) > 255 || text == "." || text == ".." || strings.ContainsAny(text, "/\x00\n") {
-			return nil, notA(text, "a valid namespace name")
+		if err := netnsNameErr(text); err != nil {
+			return nil, err
 		}
 		return text, nil
 	case TAddr:
@@ -163,16 +162,9 @@ func (p *Param) Parse(text string) (any, error) {
 		}
 		return m, nil
 	case TUint:
-		max := p.Max
-		if max == 0 {
-			max = math.MaxUint32
-		}
-		n, err := parseUint(text)
+		n, err := p.uintValue(text)
 		if err != nil {
-			return nil, notA(text, "a number")
-		}
-		if n < p.Min || n > max {
-			return nil, fmt.Errorf("%s is out of range (%d to %d)", text, p.Min, max)
+			return nil, err
 		}
 		return n, nil
 	case TMark:
@@ -276,6 +268,71 @@ func (p *Param) Parse(text string) (any, error) {
 	return nil, fmt.Errorf("unknown word type %v", p.Type)
 }
 
+func ifNameErr(text string) error {
+	if text == "" || len(text) > 15 || text == "." || text == ".." ||
+		strings.ContainsAny(text, "/: \t\n\x00") {
+		return notA(text, "a valid interface name (1 to 15 characters, no '/', ':' or spaces)")
+	}
+	return nil
+}
+
+func netnsNameErr(text string) error {
+	if text == "" || len(text) > 255 || text == "." || text == ".." || strings.ContainsAny(text, "/\x00\n") {
+		return notA(text, "a valid namespace name")
+	}
+	return nil
+}
+
+// uintValue reads a TUint within p.Min..p.Max.
+func (p *Param) uintValue(text string) (uint64, error) {
+	max := p.Max
+	if max == 0 {
+		max = math.MaxUint32
+	}
+	n, err := parseUint(text)
+	if err != nil {
+		return 0, notA(text, "a number")
+	}
+	if n < p.Min || n > max {
+		return 0, fmt.Errorf("%s is out of range (%d to %d)", text, p.Min, max)
+	}
+	return n, nil
+}
+
+// validate returns the error p.Parse(text) returns, without making (and
+// boxing) the value for the types whose values do not fit an interface
+// without an allocation: the checker validates every literal argument.
+func (p *Param) validate(text string) error {
+	if contains(p.Words, text) {
+		return nil
+	}
+	var err error
+	switch p.Type {
+	case TAny, TString:
+	case TAddr:
+		if _, e := netip.ParseAddr(text); e != nil {
+			err = notA(text, "an IP address")
+		}
+	case TPrefix, TNet:
+		_, err = parsePrefixValue(text, p.Type == TNet)
+	case TTable:
+		_, err = parseTableRef(text)
+	case TIfName:
+		err = ifNameErr(text)
+	case TNetnsName:
+		err = netnsNameErr(text)
+	case TUint:
+		_, err = p.uintValue(text)
+	case TEnum:
+		if !contains(p.Enum, text) {
+			_, err = p.Parse(text)
+		}
+	default:
+		_, err = p.Parse(text)
+	}
+	return err
+}
+
 // hinted is an error carrying a did-you-mean hint.
 type hinted struct{ msg, hint string }
 
@@ -334,13 +391,22 @@ func parseInt(s string) (int64, error) {
 }
 
 func parsePrefix(text string, masked bool) (any, error) {
+	pfx, err := parsePrefixValue(text, masked)
+	if err != nil {
+		return nil, err
+	}
+	return pfx, nil
+}
+
+// parsePrefixValue is parsePrefix without boxing the result.
+func parsePrefixValue(text string, masked bool) (netip.Prefix, error) {
 	if !strings.Contains(text, "/") {
 		a, err := netip.ParseAddr(text)
 		if err != nil {
-			return nil, notA(text, "an IP prefix or address")
+			return netip.Prefix{}, notA(text, "an IP prefix or address")
 		}
 		if a.Zone() != "" {
-			return nil, notA(text, "an IP prefix (zones are not allowed)")
+			return netip.Prefix{}, notA(text, "an IP prefix (zones are not allowed)")
 		}
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
@@ -348,12 +414,12 @@ func parsePrefix(text string, masked bool) (any, error) {
 	if err != nil {
 		a, _, _ := strings.Cut(text, "/")
 		if _, aerr := netip.ParseAddr(a); aerr != nil {
-			return nil, notA(a, "an IP address")
+			return netip.Prefix{}, notA(a, "an IP address")
 		}
-		return nil, notA(text, "an IP prefix")
+		return netip.Prefix{}, notA(text, "an IP prefix")
 	}
 	if masked && pfx != pfx.Masked() {
-		return nil, hinted{msg: fmt.Sprintf("%q is not a network prefix: it has host bits set", text),
+		return netip.Prefix{}, hinted{msg: fmt.Sprintf("%q is not a network prefix: it has host bits set", text),
 			hint: fmt.Sprintf("did you mean `%s`?", pfx.Masked())}
 	}
 	return pfx, nil
@@ -379,21 +445,30 @@ func parseEndpoint(text string) (any, error) {
 }
 
 func parseTable(text string) (any, error) {
+	ref, err := parseTableRef(text)
+	if err != nil {
+		return nil, err
+	}
+	return ref, nil
+}
+
+// parseTableRef is parseTable without boxing the result.
+func parseTableRef(text string) (TableRef, error) {
 	if id, ok := BuiltinTables[text]; ok {
 		return TableRef{ID: id, Name: text}, nil
 	}
 	if text != "" && text[0] >= '0' && text[0] <= '9' {
 		n, err := parseUint(text)
 		if err != nil {
-			return nil, notA(text, "a table (an id 1 to 4294967295 or a name)")
+			return TableRef{}, notA(text, "a table (an id 1 to 4294967295 or a name)")
 		}
 		if n == 0 || n > math.MaxUint32 {
-			return nil, fmt.Errorf("%s is not a table (ids are 1 to 4294967295)", text)
+			return TableRef{}, fmt.Errorf("%s is not a table (ids are 1 to 4294967295)", text)
 		}
 		return TableRef{ID: uint32(n)}, nil
 	}
 	if !validTableName(text) {
-		return nil, notA(text, "a table (an id 1 to 4294967295 or a name)")
+		return TableRef{}, notA(text, "a table (an id 1 to 4294967295 or a name)")
 	}
 	return TableRef{Name: text}, nil
 }
