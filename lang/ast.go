@@ -335,6 +335,9 @@ func (w *Word) Literal() (string, bool) { return literal(w.Parts) }
 func (s *String) Literal() (string, bool) { return literal(s.Parts) }
 
 func literal(parts []Part) (string, bool) {
+	if len(parts) == 1 && parts[0].Expr == nil {
+		return parts[0].Lit, true // the common case, without concatenating
+	}
 	s := ""
 	for _, p := range parts {
 		if p.Expr != nil {
