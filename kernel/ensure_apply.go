@@ -350,16 +350,8 @@ func (e *Ensurer) ApplyAll(steps []*Step) (int, error) {
 			ops[x-i] = *steps[x].ops[0].route
 		}
 		n, err := rb.RouteBatch(ns, ops)
-		for x := i; x < i+n && x < j; x++ {
-			if !e.direct && e.loaded[ns] {
-				if cerr := steps[x].ops[0].do(e.cache); cerr != nil {
-					e.Invalidate(ns)
-				}
-			}
-			steps[x].ops = nil
-		}
+		e.batchApplied(ns, steps[i:j], n, err)
 		if err != nil {
-			e.Invalidate(ns)
 			return i + n, err
 		}
 		i = j

@@ -1,0 +1,176 @@
+package kernel
+
+// A Flight sends runs of prepared route steps to a RouteBatcher on a
+// goroutine of its own, so that the caller can prepare (and journal) the
+// next steps while the kernel applies the previous ones. Preparing and
+// journaling 100k routes and the kernel adding them each take a few
+// tenths of a second; a Flight makes them overlap instead of adding up.
+//
+// Everything but the kernel calls stays on the caller's goroutine: the
+// Ensurer's cache is updated by Collect and Wait, never by the sending
+// goroutine, so Prepare may run while a run is in flight — as long as
+// the steps prepared do not depend on those in flight (the caller sends
+// steps naming distinct objects, as ApplyAll's callers group them).
+//
+// Runs are sent in order, one at a time. After a run fails, the runs
+// sent behind it are not applied; Wait reports how many steps were
+// applied in all (every step before the failed one, in send order) and
+// the failure, exactly as ApplyAll on the same steps would.
+type Flight struct {
+	e    *Ensurer
+	rb   RouteBatcher
+	work chan flightRun
+	done chan flightRun
+
+	inFlight int // runs sent and not yet collected
+	applied  int // steps applied completely, in send order
+	err      error
+	stopped  bool // a run failed: nothing more is sent
+}
+
+// flightRun is one run of single-route steps in namespace ns.
+type flightRun struct {
+	ns    string
+	steps []*Step
+	ops   []RouteOp
+	n     int // steps applied (set by the sender)
+	err   error
+}
+
+// flightDepth bounds the runs waiting for the sender: enough to keep it
+// busy while the caller prepares the next run.
+const flightDepth = 2
+
+// Fly starts a Flight, or returns nil when the kernel cannot pipeline
+// route changes (a Model: apply steps with ApplyAll). Wait must be
+// called to end it.
+func (e *Ensurer) Fly() *Flight {
+	rb, ok := e.k.(RouteBatcher)
+	if !ok {
+		return nil
+	}
+	f := &Flight{e: e, rb: rb, work: make(chan flightRun, flightDepth), done: make(chan flightRun, flightDepth+1)}
+	go f.send()
+	return f
+}
+
+// send is the Flight's goroutine: it applies runs until work is closed,
+// skipping every run after a failed one.
+func (f *Flight) send() {
+	failed := false
+	for r := range f.work {
+		if !failed {
+			r.n, r.err = f.rb.RouteBatch(r.ns, r.ops)
+			failed = r.err != nil
+		}
+		f.done <- r
+	}
+	close(f.done)
+}
+
+// Send hands steps to the Flight. It reports false, sending nothing,
+// when they are not a run ApplyAll would batch (each step a single route
+// change, all in one namespace, at least two): the caller then Waits
+// and applies them with ApplyAll. After a failure was collected it
+// sends nothing and reports true (Wait reports the failure).
+func (f *Flight) Send(steps []*Step) bool {
+	ns, ok := routeRun(steps)
+	if !ok {
+		return false
+	}
+	if f.stopped {
+		return true
+	}
+	ops := make([]RouteOp, len(steps))
+	for i, s := range steps {
+		ops[i] = *s.ops[0].route
+	}
+	for f.inFlight >= flightDepth {
+		f.collect(<-f.done)
+	}
+	f.inFlight++
+	f.work <- flightRun{ns: ns, steps: steps, ops: ops}
+	return true
+}
+
+// Failed reports whether a run collected so far failed (Collect first
+// to learn about finished runs without waiting).
+func (f *Flight) Failed() bool { return f.stopped }
+
+// Collect records the runs the kernel has finished, without waiting.
+func (f *Flight) Collect() {
+	for f.inFlight > 0 {
+		select {
+		case r := <-f.done:
+			f.collect(r)
+		default:
+			return
+		}
+	}
+}
+
+// Wait waits for every run sent, ends the Flight, and returns how many
+// steps were applied completely (counted in send order) and the error of
+// the first step that failed, if one did. The Flight cannot be used
+// afterwards.
+func (f *Flight) Wait() (int, error) {
+	for f.inFlight > 0 {
+		f.collect(<-f.done)
+	}
+	close(f.work)
+	for range f.done {
+	}
+	return f.applied, f.err
+}
+
+// collect records a finished run on the cache (as ApplyAll does).
+func (f *Flight) collect(r flightRun) {
+	f.inFlight--
+	if f.stopped {
+		return // sent behind a failure: not applied
+	}
+	f.e.batchApplied(r.ns, r.steps, r.n, r.err)
+	f.applied += r.n
+	if r.err != nil {
+		f.stopped, f.err = true, r.err
+	}
+}
+
+// routeRun reports whether steps are a run RouteBatch takes: at least
+// two, each a single route change, all in one namespace.
+func routeRun(steps []*Step) (string, bool) {
+	if len(steps) < 2 {
+		return "", false
+	}
+	ns := ""
+	for i, s := range steps {
+		if len(s.ops) != 1 || s.ops[0].route == nil {
+			return "", false
+		}
+		if i == 0 {
+			ns = s.ops[0].ns
+		} else if s.ops[0].ns != ns {
+			return "", false
+		}
+	}
+	return ns, true
+}
+
+// batchApplied records that the kernel applied steps[:n] of a run sent to
+// RouteBatch in ns (and failed with err at steps[n] when err is set): the
+// applied calls are replayed on the cache, and after a failure the
+// namespace is read again (the steps after the failed one may have been
+// applied or not).
+func (e *Ensurer) batchApplied(ns string, steps []*Step, n int, err error) {
+	for x := 0; x < n && x < len(steps); x++ {
+		if !e.direct && e.loaded[ns] {
+			if cerr := steps[x].ops[0].do(e.cache); cerr != nil {
+				e.Invalidate(ns)
+			}
+		}
+		steps[x].ops = nil
+	}
+	if err != nil {
+		e.Invalidate(ns)
+	}
+}
