@@ -38,15 +38,17 @@ import (
 // few thousand gain nothing (the kernel layer pipelines in chunks of
 // 1000 and a journal fsync on tmpfs is cheap) but hold more memory: a
 // 100k-route run peaked at 427 MB RSS with 65536, 363 MB with 8192.
-const batchMax = 1 << 13
+var batchMax = 1 << 13 // a variable for tests (pipeline_test.go)
 
 // pending holds the queued wants and, at the same index, the statement
-// that asked for each; and the decode memo (see decode), which lives
-// here because it too only serves repeated network statements.
+// that asked for each; the decode memo (see decode), which lives here
+// because it too only serves repeated network statements; and the
+// pipeline applying full batches while the evaluation goes on.
 type pending struct {
 	ws    []kernel.Want
 	nodes []lang.Node
 	memo  map[*lang.NetStmt]decodedStmt
+	pipe  *pipeline
 }
 
 // decodedStmt is lang.Decode's result for one statement.
@@ -100,7 +102,8 @@ func batchBarrier(s lang.Stmt, sc *scope) bool {
 	return false
 }
 
-// queue adds w (for statement n) to the batch, flushing when it is full.
+// queue adds w (for statement n) to the batch. A full batch goes to the
+// pipeline (pipeline.go), which applies it while the evaluation goes on.
 func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
 	if e.batch.ws == nil {
 		e.batch.ws, e.batch.nodes = make([]kernel.Want, 0, 256), make([]lang.Node, 0, 256)
@@ -108,26 +111,59 @@ func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
 	e.batch.ws = append(e.batch.ws, w)
 	e.batch.nodes = append(e.batch.nodes, n)
 	if len(e.batch.ws) >= batchMax {
-		return e.flush()
+		return e.handOff()
 	}
 	return nil
 }
 
-// flush ensures the queued wants through the transaction, reports their
-// changes, and on failure returns the diagnostic of the statement whose
-// want failed.
+// flush applies everything queued, in the pipeline and here, and returns
+// the first failure (the diagnostic of the statement whose want failed).
+// When it returns, nothing is being applied behind the evaluation's back.
 func (e *evaluator) flush() error {
+	if err := e.sync(); err != nil {
+		e.dropQueue()
+		return err
+	}
 	if len(e.batch.ws) == 0 {
 		return nil
 	}
-	b := e.batch
+	b := batchJob{ws: e.batch.ws, nodes: e.batch.nodes}
+	if f := e.applyBatch(b); f != nil {
+		e.dropQueue()
+		return e.batchErr(f)
+	}
 	// The arrays are reused by the next batch: EnsureBatch keeps no
 	// reference to them (steps hold copies of the wants).
-	defer func() {
-		clear(b.nodes)
-		e.batch = pending{ws: b.ws[:0], nodes: b.nodes[:0], memo: e.batch.memo}
-	}()
-	e.batch = pending{memo: b.memo}
+	clear(b.nodes)
+	e.batch.ws, e.batch.nodes = b.ws[:0], b.nodes[:0]
+	return nil
+}
+
+// dropQueue forgets the queued wants (after a failure: they are not
+// applied).
+func (e *evaluator) dropQueue() {
+	clear(e.batch.nodes)
+	e.batch.ws, e.batch.nodes = e.batch.ws[:0], e.batch.nodes[:0]
+}
+
+// batchJob is a batch of wants and the statements that asked for them.
+type batchJob struct {
+	ws    []kernel.Want
+	nodes []lang.Node
+}
+
+// batchFailure is a failed batch: the statement whose want failed and
+// the error as the transaction returned it.
+type batchFailure struct {
+	node lang.Node
+	err  error
+}
+
+// applyBatch ensures b's wants through the transaction and reports their
+// changes (Result.Changes, Options.OnChange). It runs on the evaluating
+// goroutine (flush) or on the pipeline's (pipeline.go), never on both at
+// once.
+func (e *evaluator) applyBatch(b batchJob) *batchFailure {
 	steps, err := e.tx.EnsureBatch(b.ws)
 	for _, s := range steps {
 		for _, c := range s.Changes {
@@ -145,24 +181,33 @@ func (e *evaluator) flush() error {
 	if errors.As(err, &be) && be.Index >= 0 && be.Index < len(b.nodes) {
 		n, err = b.nodes[be.Index], be.Err
 	}
+	return &batchFailure{n, err}
+}
+
+// batchErr turns a failed batch into the statement's diagnostic, on the
+// evaluating goroutine (netErr reads the kernel and the evaluation's
+// state).
+func (e *evaluator) batchErr(f *batchFailure) error {
+	err := f.err
 	if e.ctx.Err() != nil && !errors.Is(err, e.ctx.Err()) {
 		err = fmt.Errorf("%w (interrupted: %v)", err, e.ctx.Err())
 	}
-	return e.netErr(n, err)
+	return e.netErr(f.node, err)
 }
 
-// endBatch flushes what is queued when the evaluation ends. After a
-// failure (evalErr) the queue still holds statements that came before
-// the failing one: they are applied too (and rolled back with the rest),
-// so that a failure among them is the one reported, as a run one
-// statement at a time would have; when the run was interrupted they are
-// dropped instead.
+// endBatch applies what is queued when the evaluation ends, and stops the
+// pipeline. After a failure (evalErr) the queue still holds statements
+// that came before the failing one: they are applied too (and rolled back
+// with the rest), so that a failure among them is the one reported, as a
+// run one statement at a time would have; when the run was interrupted
+// they are dropped instead (as are batches the pipeline had not started).
 func (e *evaluator) endBatch(evalErr error) error {
-	if evalErr == nil {
-		return e.flush()
-	}
-	if e.ctx.Err() != nil {
-		e.batch = pending{}
+	defer e.stopPipeline()
+	if evalErr != nil && e.ctx.Err() != nil {
+		e.dropQueue()
+		if err := e.sync(); err != nil {
+			return err
+		}
 		return evalErr
 	}
 	if err := e.flush(); err != nil {

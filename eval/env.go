@@ -33,7 +33,7 @@ func (v *env) Getenv(name string) (string, bool) {
 // HasLink implements builtins.Env: whether the current namespace has the
 // link now (changes the run made are visible).
 func (v *env) HasLink(name string) (bool, error) {
-	ls, err := v.e.tx.Ensurer().Kernel().Links(v.e.ns)
+	ls, err := v.e.kern().Links(v.e.ns)
 	if err != nil {
 		return false, err
 	}
@@ -50,7 +50,7 @@ func (v *env) HasNetns(name string) (bool, error) {
 	if name == kernel.HostName {
 		return true, nil
 	}
-	nss, err := v.e.tx.Ensurer().Kernel().Namespaces()
+	nss, err := v.e.kern().Namespaces()
 	if err != nil {
 		return false, err
 	}

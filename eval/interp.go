@@ -459,7 +459,7 @@ func (e *evaluator) checkNS(n lang.Node, ns string) error {
 			return errAt(n, err)
 		}
 	}
-	list, err := e.tx.Ensurer().Kernel().Namespaces()
+	list, err := e.kern().Namespaces()
 	if err != nil {
 		return errAt(n, err)
 	}

@@ -108,6 +108,7 @@ func (v *env) WriteKey(path string, k kernel.Key) error {
 	}
 	if kf.skip != "" {
 		text := "writekey " + quoteArgv([]string{path})
+		v.e.quiesce() // output and Result: not while a batch is in flight
 		v.e.res.Skipped = append(v.e.res.Skipped, text)
 		if _, err := fmt.Fprintf(v.e.stdout, "# %s (%s)\n", text, kf.skip); err != nil {
 			return err

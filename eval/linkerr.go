@@ -54,7 +54,7 @@ func (e *evaluator) netErr(n lang.Node, err error) error {
 	if errors.As(err, &ke) {
 		ns = ke.NS
 	}
-	links, lerr := e.tx.Ensurer().Kernel().Links(ns)
+	links, lerr := e.kern().Links(ns)
 	if lerr != nil {
 		return errAt(n, err)
 	}

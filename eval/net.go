@@ -348,7 +348,7 @@ func ptr[T any](v T) *T { return &v }
 // currentLink returns the link called name in the current namespace as
 // the transaction sees it now, or nil.
 func (e *evaluator) currentLink(name string) (*kernel.Link, error) {
-	ls, err := e.tx.Ensurer().Kernel().Links(e.ns)
+	ls, err := e.kern().Links(e.ns)
 	if err != nil {
 		return nil, err
 	}
@@ -735,7 +735,7 @@ func (e *evaluator) wireguardStmt(s *lang.NetStmt, a *args) error {
 		return err
 	}
 	if s.Del {
-		links, err := e.tx.Ensurer().Kernel().Links(e.ns)
+		links, err := e.kern().Links(e.ns)
 		if err != nil {
 			return errAt(s, err)
 		}

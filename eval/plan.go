@@ -104,7 +104,7 @@ func (e *evaluator) seed(ns string) error {
 	}
 	for _, n := range live {
 		if n == ns {
-			m, ok := e.tx.Ensurer().Kernel().(*kernel.Model)
+			m, ok := e.kern().(*kernel.Model)
 			if !ok {
 				return nil
 			}
