@@ -230,6 +230,7 @@ type journal struct {
 	f         *os.File // nil until the first append
 	size      int64    // bytes known to be durable
 	broken    error    // set when an append failed and could not be undone
+	buf       []byte   // the lines of the last append, reused by the next
 }
 
 func newRunID() string {
@@ -243,27 +244,48 @@ func newRunID() string {
 // appendRecords writes the records as JSON lines with one write and one
 // fsync, creating the journal (header first) on first use. When it fails
 // nothing it wrote counts: the file is cut back to its last durable size,
-// and if even that fails the journal refuses further appends.
+// and if even that fails the journal refuses further appends. Route and
+// neighbour inverses are encoded by appendStepLine (journal_enc.go),
+// other records by encoding/json, into one buffer reused by every append.
 func (j *journal) appendRecords(recs []record) error {
 	if j.broken != nil {
 		return j.broken
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf) // Encode ends each value with '\n'
-	enc.SetEscapeHTML(false)
+	b := j.buf[:0]
 	create := j.f == nil
 	if create {
-		if err := enc.Encode(j.header); err != nil {
+		var err error
+		if b, err = appendJSONLine(b, j.header); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
 	}
-	for _, r := range recs {
+	for i := range recs {
+		r := &recs[i]
+		if fastRecord(r) {
+			b = appendStepLine(b, r)
+			continue
+		}
 		seq := r.seq
-		if err := enc.Encode(line{Seq: &seq, Inverse: r.inverse}); err != nil {
+		var err error
+		if b, err = appendJSONLine(b, line{Seq: &seq, Inverse: r.inverse}); err != nil {
 			return fmt.Errorf("journal: encoding the inverse of step %d: %w", r.seq, err)
 		}
 	}
-	return j.write(buf.Bytes(), create)
+	j.buf = b
+	return j.write(b, create)
+}
+
+// appendJSONLine appends v as json.Encoder writes it (no HTML escaping,
+// a newline at the end): the journal's form of every line that
+// journal_enc.go does not encode by hand.
+func appendJSONLine(b []byte, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return b, err
+	}
+	return append(b, buf.Bytes()...), nil
 }
 
 func (j *journal) appendHold(h holdRecord) error {
@@ -288,11 +310,8 @@ func (j *journal) markUndone(seq int) {
 	if j.broken != nil || j.f == nil {
 		return
 	}
-	b, err := json.Marshal(line{Undone: &seq})
-	if err != nil {
-		return
-	}
-	b = append(b, '\n')
+	b := appendUndoneLine(j.buf[:0], seq)
+	j.buf = b
 	if _, err := j.f.Write(b); err != nil {
 		if terr := j.f.Truncate(j.size); terr != nil {
 			j.broken = err
