@@ -324,6 +324,10 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		return nil, err
 	}
 	e.tx = tx
+	// The run's changes are the transaction's from here on: the Tx keeps
+	// them (Tx.Changes), and the Result shares that list rather than
+	// keeping a copy (see runChanges).
+	firstChange := len(tx.Changes())
 	e.keys.init(o, keyFilesSkip(o, plan, o.Kernel))
 
 	evalErr := e.endBatch(e.top(f, sc))
@@ -336,6 +340,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		e.keys.discard()
 	}
 	res = e.res
+	res.Changes = runChanges(tx, firstChange)
 	res.NS = e.ns
 	if sess != nil && !plan {
 		sess.ns = e.ns
@@ -379,6 +384,21 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 		return res, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil
+}
+
+// runChanges returns the changes tx applied from the first-th on (those
+// of this run: an external Txn may hold earlier ones), nil when there are
+// none. Every change the evaluation passed to OnChange is there, in the
+// same order: the Tx records exactly the changes of the steps it applied,
+// which are the steps whose changes the evaluation reports. The slice
+// shares the Tx's array (a 100k-route run keeps one list of changes, not
+// two), capped so that the Tx's later appends never show through it.
+func runChanges(tx *txn.Tx, first int) []kernel.Change {
+	all := tx.Changes()
+	if len(all) <= first {
+		return nil
+	}
+	return all[first:len(all):len(all)]
 }
 
 // tableNames returns a copy of the table names of o (rt_tables when nil).

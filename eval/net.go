@@ -89,7 +89,8 @@ func (e *evaluator) netStmt(s *lang.NetStmt, sc *scope) error {
 	return errorf(s, "internal error: no evaluator for %s", s.Verb)
 }
 
-// ensure hands w to the transaction and reports its changes.
+// ensure hands w to the transaction and reports its changes to
+// OnChange (Result.Changes are the transaction's, see run).
 func (e *evaluator) ensure(n lang.Node, w kernel.Want) error {
 	if w.NS == kernel.HostName {
 		w.NS = kernel.Host
@@ -112,9 +113,8 @@ func (e *evaluator) ensure(n lang.Node, w kernel.Want) error {
 		}
 		return e.netErr(n, err)
 	}
-	for _, c := range step.Changes {
-		e.res.Changes = append(e.res.Changes, c)
-		if e.o.OnChange != nil {
+	if e.o.OnChange != nil {
+		for _, c := range step.Changes {
 			e.o.OnChange(c)
 		}
 	}

@@ -27,7 +27,9 @@ type output struct {
 	// interrupted is set when a signal cancelled the run.
 	interrupted bool
 
-	changes  []kernel.Change // seen through OnChange, in order
+	// result is what the run or plan did; its Changes are the changes
+	// to report (the output keeps no copy of its own: a 100k-route run
+	// has 100k of them).
 	result   *eval.Result
 	deadline time.Time // run --confirm: when the changes revert
 }
@@ -85,7 +87,6 @@ func (o *output) note(format string, args ...any) {
 // change is eval's OnChange: print the line at once (run prints each
 // change as it is applied).
 func (o *output) change(ch kernel.Change) {
-	o.changes = append(o.changes, ch)
 	if o.json {
 		return
 	}
@@ -115,15 +116,14 @@ func (o *output) display(ch kernel.Change) string {
 	return eval.FormatChange(ch)
 }
 
-// allChanges returns the changes to report.
+// allChanges returns the changes to report: the Result's (eval reports
+// every change it passes to OnChange there too; without a Result the
+// evaluation never started and changed nothing).
 func (o *output) allChanges() []kernel.Change {
 	if o.result != nil && o.result.Changes != nil {
 		return o.result.Changes
 	}
-	if o.changes == nil {
-		return []kernel.Change{}
-	}
-	return o.changes
+	return []kernel.Change{}
 }
 
 func (o *output) emit(doc jsonResult) {
