@@ -16,18 +16,10 @@ package lang
 import "github.com/alecthomas/participle/v2/lexer"
 
 // Position is a point in a source file: Filename, byte Offset, 1-based Line
-// and 1-based Column (in bytes). It is participle's lexer.Position.
+// and 1-based Column (counted in runes from the start of the line; see
+// pos.go for end positions). It is participle's lexer.Position. The
+// syntax tree stores compact Spans and makes Positions on demand.
 type Position = lexer.Position
-
-// Span is the source range of a node: Pos is its first byte, EndPos the
-// byte just after it. Every node embeds a Span.
-type Span struct {
-	Pos    Position
-	EndPos Position
-}
-
-// Bounds returns the node's source range.
-func (s Span) Bounds() (pos, end Position) { return s.Pos, s.EndPos }
 
 // Node is any syntax tree node.
 type Node interface {
@@ -56,7 +48,8 @@ type Expr interface {
 // Arg is one argument position of a statement (see [Expr]).
 type Arg = Expr
 
-// File is a parsed source file.
+// File is a parsed source file. Its Span runs from the start of the file
+// to its end (where the end-of-file token is).
 type File struct {
 	Span
 	Filename string
@@ -66,6 +59,19 @@ type File struct {
 	Comments []*Comment
 }
 
+// End returns the position of the end of the file.
+func (f File) End() Position {
+	if f.src == nil {
+		return Position{}
+	}
+	// The end of the file is a point, not the end of a token that ends
+	// there (a comment, say, in whose last column it would be).
+	return f.src.position(f.end)
+}
+
+// Bounds returns the file's range (see End).
+func (f File) Bounds() (pos, end Position) { return f.Pos(), f.End() }
+
 // Comment is a `#` comment; Text includes the leading '#' and excludes the
 // newline.
 type Comment struct {
@@ -73,7 +79,7 @@ type Comment struct {
 	Text string
 }
 
-// Block is `< stmt; ... >`. Pos is the '<', EndPos just after the '>'.
+// Block is `< stmt; ... >`. Its Span runs from the '<' to just after the '>'.
 type Block struct {
 	Span
 	Stmts []Stmt
@@ -268,9 +274,9 @@ type RecordField struct {
 // Binary is `X Op Y`; Op is one of + - * / == != < <= > >= and or in.
 type Binary struct {
 	Span
-	Op    string
-	OpPos Position
-	X, Y  Expr
+	Op     string
+	OpSpan Span // the operator
+	X, Y   Expr
 }
 
 // Unary is `Op X`; Op is "not" or "-".

@@ -69,12 +69,12 @@ func IncludePath(from, path string) string {
 
 type scope struct {
 	parent *scope
-	vars   map[string]Position
+	vars   map[string]Span // where each was bound (zero when given from outside)
 	funcs  map[string]*Def
 }
 
 func newScope(parent *scope) *scope {
-	return &scope{parent: parent, vars: map[string]Position{}, funcs: map[string]*Def{}}
+	return &scope{parent: parent, vars: map[string]Span{}, funcs: map[string]*Def{}}
 }
 
 func (s *scope) lookupVar(name string) bool {
@@ -142,12 +142,12 @@ func Check(f *File, opts CheckOptions) Diagnostics {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			c.diags = append(c.diags, Diagnostic{Pos: f.Pos, Msg: fmt.Sprintf("internal checker error: %v", r)})
+			c.diags = append(c.diags, Diagnostic{Pos: f.Pos(), Msg: fmt.Sprintf("internal checker error: %v", r)})
 		}
 	}()
 	sc := newScope(nil)
 	for _, v := range opts.Vars {
-		sc.vars[v] = Position{}
+		sc.vars[v] = Span{}
 	}
 	if f.Filename != "" {
 		c.including = []string{filepath.Clean(f.Filename)}
@@ -179,7 +179,8 @@ func (c *checker) stmt(s Stmt, sc *scope) {
 	switch s := s.(type) {
 	case *Let:
 		c.expr(s.Value, sc)
-		if pos, ok := sc.vars[s.Name.Name]; ok {
+		if sp, ok := sc.vars[s.Name.Name]; ok {
+			pos := sp.Pos()
 			hint := "use `set " + s.Name.Name + " = ...` to rebind it"
 			if pos.Line > 0 {
 				c.errf(s.Name, hint, "%s is already defined in this scope (at %d:%d)", s.Name.Name, pos.Line, pos.Column)
@@ -188,7 +189,7 @@ func (c *checker) stmt(s Stmt, sc *scope) {
 			}
 			return
 		}
-		sc.vars[s.Name.Name] = s.Name.Pos
+		sc.vars[s.Name.Name] = s.Name.Span
 	case *Set:
 		c.expr(s.Value, sc)
 		if !sc.lookupVar(s.Name.Name) {
@@ -204,7 +205,7 @@ func (c *checker) stmt(s Stmt, sc *scope) {
 	case *For:
 		c.expr(s.Iter, sc)
 		body := newScope(sc)
-		body.vars[s.Var.Name] = s.Var.Pos
+		body.vars[s.Var.Name] = s.Var.Span
 		if s.Body != nil {
 			c.stmts(s.Body.Stmts, body)
 		}
@@ -215,7 +216,7 @@ func (c *checker) stmt(s Stmt, sc *scope) {
 			c.errf(s.Name, "", "%s is a builtin function and cannot be redefined", name)
 		case sc.funcs[name] != nil:
 			prev := sc.funcs[name]
-			c.errf(s.Name, "", "function %s is already defined (at %d:%d)", name, prev.Name.Pos.Line, prev.Name.Pos.Column)
+			c.errf(s.Name, "", "function %s is already defined (at %d:%d)", name, prev.Name.Pos().Line, prev.Name.Pos().Column)
 		default:
 			sc.funcs[name] = s
 		}
@@ -224,7 +225,7 @@ func (c *checker) stmt(s Stmt, sc *scope) {
 			if _, dup := params.vars[p.Name]; dup {
 				c.errf(p, "", "duplicate parameter $%s", p.Name)
 			}
-			params.vars[p.Name] = p.Pos
+			params.vars[p.Name] = p.Span
 		}
 		c.block(s.Body, params)
 	case *CallStmt:
@@ -633,6 +634,6 @@ func (c *checker) binaryTypes(e *Binary, sc *scope) {
 	if hint == "" {
 		hint = bareVarHint(e.Y, sc)
 	}
-	c.errf(&Ident{Span: Span{e.OpPos, Position{Filename: e.OpPos.Filename, Offset: e.OpPos.Offset + len(e.Op), Line: e.OpPos.Line, Column: e.OpPos.Column + len(e.Op)}}}, hint,
+	c.errf(&Ident{Span: e.OpSpan}, hint,
 		"cannot apply %s to %s and %s", e.Op, x, y)
 }

@@ -58,14 +58,14 @@ func (pr *printer) pad() {
 func (pr *printer) flushComments(off int, line int) {
 	for pr.ci < len(pr.comments) {
 		c := pr.comments[pr.ci]
-		if off >= 0 && c.Pos.Offset >= off {
+		if off >= 0 && c.Pos().Offset >= off {
 			return
 		}
-		pr.blankBefore(c.Pos.Line)
+		pr.blankBefore(c.Pos().Line)
 		pr.pad()
 		pr.b.WriteString(c.Text)
 		pr.nl()
-		pr.lastLine = c.Pos.Line
+		pr.lastLine = c.Pos().Line
 		pr.ci++
 	}
 }
@@ -84,7 +84,7 @@ func (pr *printer) trailing(line, off, limit int) bool {
 		return false
 	}
 	c := pr.comments[pr.ci]
-	if c.Pos.Line != line || c.Pos.Offset < off || (limit >= 0 && c.Pos.Offset >= limit) {
+	if c.Pos().Line != line || c.Pos().Offset < off || (limit >= 0 && c.Pos().Offset >= limit) {
 		return false
 	}
 	pr.b.WriteString("  ")
@@ -121,7 +121,7 @@ func (pr *printer) stmts(list []Stmt, end Position) {
 
 // block prints `< ... >` after the text already on the line.
 func (pr *printer) block(b *Block) {
-	if len(b.Stmts) == 0 && !pr.commentBefore(b.EndPos.Offset) {
+	if len(b.Stmts) == 0 && !pr.commentBefore(b.End().Offset) {
 		pr.b.WriteString("< >")
 		return
 	}
@@ -132,33 +132,33 @@ func (pr *printer) block(b *Block) {
 		return
 	}
 	pr.b.WriteString("<")
-	limit := b.EndPos.Offset
+	limit := b.End().Offset
 	if len(b.Stmts) > 0 {
 		limit, _ = firstOffset(b.Stmts[0])
 	}
-	pr.trailing(b.Pos.Line, b.Pos.Offset, limit)
+	pr.trailing(b.Pos().Line, b.Pos().Offset, limit)
 	pr.nl()
-	if b.Pos.Line > 0 {
-		pr.lastLine = b.Pos.Line
+	if b.Pos().Line > 0 {
+		pr.lastLine = b.Pos().Line
 	}
 	pr.indent++
-	pr.stmts(b.Stmts, b.EndPos)
-	if b.EndPos.Line > 0 {
+	pr.stmts(b.Stmts, b.End())
+	if b.End().Line > 0 {
 		// Comments inside the block after its last statement.
-		pr.flushInside(b.EndPos.Offset)
+		pr.flushInside(b.End().Offset)
 	}
 	pr.indent--
 	pr.pad()
 	pr.b.WriteString(">")
-	if b.EndPos.Line > 0 {
-		pr.lastLine = b.EndPos.Line
+	if b.End().Line > 0 {
+		pr.lastLine = b.End().Line
 	}
 }
 
 // commentBefore reports whether a comment not yet printed starts before
 // offset off.
 func (pr *printer) commentBefore(off int) bool {
-	return pr.ci < len(pr.comments) && pr.comments[pr.ci].Pos.Offset < off
+	return pr.ci < len(pr.comments) && pr.comments[pr.ci].Pos().Offset < off
 }
 
 func firstOffset(s Stmt) (int, bool) {
@@ -169,13 +169,13 @@ func firstOffset(s Stmt) (int, bool) {
 // flushInside prints comments before the closing '>' at offset end, without
 // a blank line before the '>'.
 func (pr *printer) flushInside(end int) {
-	for pr.ci < len(pr.comments) && pr.comments[pr.ci].Pos.Offset < end {
+	for pr.ci < len(pr.comments) && pr.comments[pr.ci].Pos().Offset < end {
 		c := pr.comments[pr.ci]
-		pr.blankBefore(c.Pos.Line)
+		pr.blankBefore(c.Pos().Line)
 		pr.pad()
 		pr.b.WriteString(c.Text)
 		pr.nl()
-		pr.lastLine = c.Pos.Line
+		pr.lastLine = c.Pos().Line
 		pr.ci++
 	}
 }
@@ -184,7 +184,7 @@ func (pr *printer) flushInside(end int) {
 // block, no comment inside, written on one line (or built without
 // positions), and short.
 func (pr *printer) inline(b *Block) bool {
-	if len(b.Stmts) != 1 || b.Pos.Line != b.EndPos.Line {
+	if len(b.Stmts) != 1 || b.Pos().Line != b.End().Line {
 		return false
 	}
 	s := b.Stmts[0]
@@ -201,7 +201,7 @@ func (pr *printer) inline(b *Block) bool {
 		}
 	}
 	for _, c := range pr.comments[pr.ci:] {
-		if c.Pos.Offset >= b.Pos.Offset && c.Pos.Offset < b.EndPos.Offset {
+		if c.Pos().Offset >= b.Pos().Offset && c.Pos().Offset < b.End().Offset {
 			return false
 		}
 	}

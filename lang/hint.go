@@ -33,7 +33,7 @@ func declaredTables(f *File) map[string]int {
 		if v := d.Value("name"); v != nil {
 			if name, ok := literalText(v); ok && name != "" {
 				if _, seen := m[name]; !seen {
-					m[name] = s.Pos.Line
+					m[name] = s.Pos().Line
 				}
 			}
 		}

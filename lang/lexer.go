@@ -49,7 +49,7 @@ var lexDef = lexer.MustStateful(lexer.Rules{
 	},
 })
 
-type tokKind int
+type tokKind int8
 
 const (
 	tEOF       tokKind = iota
@@ -68,11 +68,12 @@ const (
 	tComment
 )
 
-// tok is one token with its source range.
+// tok is one token: its kind, its text and its byte offsets in the
+// source (positions are made from them on demand; see pos.go).
 type tok struct {
-	k        tokKind
 	v        string
-	pos, end Position
+	off, end uint32
+	k        tokKind
 }
 
 var kindByName map[lexer.TokenType]tokKind
@@ -91,12 +92,4 @@ func init() {
 			kindByName[tt] = k
 		}
 	}
-}
-
-// lex splits src into tokens (spaces and continuations dropped, comments
-// kept). It never fails: the lexer rules match every input. The tokens
-// are those lexDef makes; scan (lexer_scan.go) makes them without
-// regular expressions.
-func lex(filename string, src []byte) ([]tok, error) {
-	return scan(filename, src), nil
 }

@@ -5,23 +5,33 @@ import (
 	"unicode/utf8"
 )
 
-// scan splits src into tokens exactly as lexDef (participle's stateful
-// lexer, the specification of nets' tokens) does and lex keeps them:
-// same kinds, values and positions. It is hand-written because lexDef
-// tries its rules as regular expressions one after the other at every
-// position, which made lexing about 80% of the time of `nets run` on a
-// 100k-statement recipe (1.2 s of CPU); scan does the same in a few tens
-// of milliseconds. TestScanMatchesLexDef compares the two on every test
-// recipe and on random input.
-func scan(filename string, src []byte) []tok {
-	s := scanner{data: string(src), pos: Position{Filename: filename, Line: 1, Column: 1}}
-	s.stack = append(s.stack, stRoot)
-	s.toks = make([]tok, 0, len(src)/6+16) // about a token per 6 bytes in recipes
+// scanner splits a source into tokens exactly as lexDef (participle's
+// stateful lexer, the specification of nets' tokens) does and the parser
+// keeps them: same kinds, values and positions (spaces and continuations
+// dropped, comments kept). It is hand-written because lexDef tries its
+// rules as regular expressions one after the other at every position,
+// which made lexing about 80% of the time of `nets run` on a
+// 100k-statement recipe (1.2 s of CPU); the scanner does the same in a
+// few tens of milliseconds, and hands out one token at a time (token) so
+// that the tokens of a whole file never exist at once.
+// TestScanMatchesLexDef compares the two on every test recipe and on
+// random input.
+func newScanner(src *source) *scanner {
+	s := &scanner{data: src.text, src: src}
+	s.stack = append(s.stackBuf[:0], stRoot)
+	return s
+}
+
+// token returns the next token; at the end of the source, tEOF.
+func (s *scanner) token() tok {
 	for s.off < len(s.data) {
+		s.have = false
 		s.next()
+		if s.have {
+			return s.tok
+		}
 	}
-	s.emit(tEOF, 0)
-	return s.toks
+	return tok{k: tEOF, off: uint32(s.off), end: uint32(s.off)}
 }
 
 // lexer states, as in lexDef.
@@ -33,37 +43,36 @@ const (
 )
 
 type scanner struct {
-	data  string
-	off   int
-	pos   Position
-	stack []int
-	toks  []tok
+	data     string
+	off      int
+	src      *source
+	stack    []int
+	stackBuf [8]int
+	tok      tok  // the token the last step made
+	have     bool // whether it made one (spaces make none)
 }
 
-// emit adds the token of kind k made of the next n bytes (k < 0: skip
-// them) and advances the position as participle's Position.Advance does.
+// emit makes the token of kind k of the next n bytes (k < 0: skips
+// them). A token whose bytes are not all ASCII is noted in src.wide:
+// where it ends, the end column counts its bytes.
 func (s *scanner) emit(k tokKind, n int) {
-	span := s.data[s.off : s.off+n]
-	start := s.pos
+	start := s.off
 	s.off += n
-	s.pos.Offset += n
-	if i := strings.LastIndexByte(span, '\n'); i >= 0 {
-		s.pos.Line += strings.Count(span, "\n")
-		s.pos.Column = utf8.RuneCountInString(span[i:])
-	} else {
-		s.pos.Column += utf8.RuneCountInString(span)
-	}
 	if k < 0 {
 		return
 	}
-	end := start
-	end.Offset += n
-	end.Column += n
-	if k == tNL || k == tStrNL {
-		end.Line++
-		end.Column = 1
+	v := s.data[start:s.off]
+	switch k {
+	case tStrText, tStrEsc, tComment, tBad:
+		if runeCount(v) != n {
+			if s.src.wide == nil {
+				s.src.wide = map[uint32]uint32{}
+			}
+			s.src.wide[uint32(s.off)] = uint32(start)
+		}
 	}
-	s.toks = append(s.toks, tok{k: k, v: span, pos: start, end: end})
+	s.tok = tok{k: k, v: v, off: uint32(start), end: uint32(s.off)}
+	s.have = true
 }
 
 func (s *scanner) push(st int) { s.stack = append(s.stack, st) }

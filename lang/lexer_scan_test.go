@@ -10,15 +10,45 @@ import (
 	"testing"
 )
 
+// fullTok is a token with its positions, as participle's lexer gives them.
+type fullTok struct {
+	k        tokKind
+	v        string
+	pos, end Position
+}
+
+// scan returns every token of src as the scanner makes them, with the
+// positions the source table computes: where each starts (position),
+// where it ends as a token (tokenEnd), and where a Span ending with it
+// ends (Span.End), which must all be participle's.
+func scan(t *testing.T, filename string, src []byte) []fullTok {
+	s := newSource(filename, string(src))
+	sc := newScanner(s)
+	var toks []fullTok
+	for {
+		tk := sc.token()
+		ft := fullTok{k: tk.k, v: tk.v, pos: s.position(tk.off), end: s.tokenEnd(tk.off, tk.end)}
+		if tk.k != tEOF {
+			if end := (Span{src: s, start: tk.off, end: tk.end}).End(); end != ft.end {
+				t.Fatalf("%s: token %+v: Span.End %+v, token end %+v", filename, tk, end, ft.end)
+			}
+		}
+		toks = append(toks, ft)
+		if tk.k == tEOF {
+			return toks
+		}
+	}
+}
+
 // lexRef is the reference lexer: lexDef (participle's stateful lexer,
 // the specification of the tokens) driven as lex drove it before scan
 // replaced it.
-func lexRef(filename string, src []byte) ([]tok, error) {
+func lexRef(filename string, src []byte) ([]fullTok, error) {
 	l, err := lexDef.LexString(filename, string(src))
 	if err != nil {
 		return nil, err
 	}
-	var toks []tok
+	var toks []fullTok
 	for {
 		t, err := l.Next()
 		if err != nil {
@@ -35,7 +65,7 @@ func lexRef(filename string, src []byte) ([]tok, error) {
 			end.Line++
 			end.Column = 1
 		}
-		toks = append(toks, tok{k: k, v: t.Value, pos: t.Pos, end: end})
+		toks = append(toks, fullTok{k: k, v: t.Value, pos: t.Pos, end: end})
 		if k == tEOF {
 			return toks, nil
 		}
@@ -48,7 +78,7 @@ func checkScan(t *testing.T, name string, src []byte) {
 	if err != nil {
 		t.Fatalf("%s: reference lexer: %v", name, err)
 	}
-	got := scan(name, src)
+	got := scan(t, name, src)
 	if reflect.DeepEqual(got, want) {
 		return
 	}

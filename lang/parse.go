@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 )
@@ -29,8 +30,15 @@ const maxErrors = 50
 const maxDepth = 500
 
 type parser struct {
-	toks     []tok
+	// The tokens come from sc as the parser needs them (a 100k-line
+	// recipe has about 600k): buf holds those from index base on, the
+	// ones before the current statement dropped (see trim); i is the
+	// index of the next token.
+	sc       *scanner
+	buf      []tok
+	base     int
 	i        int
+	src      *source
 	filename string
 	diags    Diagnostics
 	nlSkip   int    // > 0 inside ( [ { ${ where newlines are insignificant
@@ -84,49 +92,82 @@ func parse(filename string, src []byte) (f *File, p *parser) {
 			// a stack trace.
 			p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1},
 				Msg: fmt.Sprintf("internal parser error: %v", r)})
+			f.Comments = p.comments
 		}
 	}()
-	if len(src) >= 3 && src[0] == 0xef && src[1] == 0xbb && src[2] == 0xbf {
-		// A UTF-8 byte order mark is blanked out, keeping offsets.
-		src = append([]byte("   "), src[3:]...)
-	}
-	toks, err := lex(filename, src)
-	if err != nil {
-		p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()})
+	if uint64(len(src)) > math.MaxUint32 {
+		// Offsets are 32-bit (see Span).
+		p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1}, Msg: "file too large (over 4 GiB)"})
 		return f, p
 	}
-	p.toks = toks[:0] // filtered in place: a 100k-line recipe has ~600k tokens
-	for _, t := range toks {
-		if t.k == tComment {
-			p.comments = append(p.comments, &Comment{Span: Span{t.pos, t.end}, Text: strings.TrimRight(t.v, "\r")})
-			continue
-		}
-		p.toks = append(p.toks, t)
+	text := string(src)
+	if strings.HasPrefix(text, "\ufeff") {
+		// A UTF-8 byte order mark is blanked out, keeping offsets.
+		text = "   " + text[3:]
 	}
-	f.Comments = p.comments
+	p.src = newSource(filename, text)
+	p.sc = newScanner(p.src)
+	p.buf = make([]tok, 0, 64)
 	f.Stmts = p.stmts(false)
-	f.Pos = Position{Filename: filename, Line: 1, Column: 1}
-	f.EndPos = p.toks[len(p.toks)-1].pos
+	eof := p.at(p.i) // the statements end at the end of the file
+	f.Span = Span{src: p.src, start: 0, end: eof.off}
+	f.Comments = p.comments
 	return f, p
 }
 
 // ---------------------------------------------------------------------------
 // token access
 
+// at returns token j (an index as p.i), scanning as far as needed; past
+// the end of the file it is the end-of-file token. Comments are taken
+// aside as they come.
+func (p *parser) at(j int) tok {
+	for j-p.base >= len(p.buf) {
+		if n := len(p.buf); n > 0 && p.buf[n-1].k == tEOF {
+			return p.buf[n-1]
+		}
+		t := p.sc.token()
+		if t.k == tComment {
+			p.comments = append(p.comments, &Comment{Span: p.span(t.off, t.end), Text: strings.TrimRight(t.v, "\r")})
+			continue
+		}
+		p.buf = append(p.buf, t)
+	}
+	return p.buf[j-p.base]
+}
+
+// trim drops the tokens before the previous one once there are many:
+// the parser looks back at most one token (prevEnd, adjacent).
+func (p *parser) trim() {
+	if k := p.i - 1 - p.base; k >= 4096 {
+		p.buf = p.buf[:copy(p.buf, p.buf[k:])]
+		p.base += k
+	}
+}
+
+// toEOF moves to the end-of-file token.
+func (p *parser) toEOF() {
+	for p.at(p.i).k != tEOF {
+		p.i++
+		p.trim()
+	}
+}
+
 func (p *parser) peek() tok {
-	for p.nlSkip > 0 && p.toks[p.i].k == tNL {
+	for p.nlSkip > 0 && p.at(p.i).k == tNL {
 		p.i++
 	}
-	return p.toks[p.i]
+	return p.at(p.i)
 }
 
 // peekN returns the token n places ahead (no newline skipping).
-func (p *parser) peekN(n int) tok {
-	if p.i+n < len(p.toks) {
-		return p.toks[p.i+n]
-	}
-	return p.toks[len(p.toks)-1]
-}
+func (p *parser) peekN(n int) tok { return p.at(p.i + n) }
+
+// pos returns the position of the start of t.
+func (p *parser) pos(t tok) Position { return p.src.position(t.off) }
+
+// endPos returns the position of the end of t.
+func (p *parser) endPos(t tok) Position { return p.src.tokenEnd(t.off, t.end) }
 
 func (p *parser) next() tok {
 	t := p.peek()
@@ -136,11 +177,11 @@ func (p *parser) next() tok {
 	return t
 }
 
-func (p *parser) prevEnd() Position {
+func (p *parser) prevEnd() uint32 {
 	if p.i == 0 {
-		return p.toks[0].pos
+		return p.at(0).off
 	}
-	return p.toks[p.i-1].end
+	return p.at(p.i - 1).end
 }
 
 // adjacent reports whether the next token (no newline skipping) starts
@@ -149,8 +190,8 @@ func (p *parser) adjacent() bool {
 	if p.i == 0 {
 		return false
 	}
-	t := p.toks[p.i]
-	return t.k != tEOF && t.pos.Offset == p.toks[p.i-1].end.Offset
+	t := p.at(p.i)
+	return t.k != tEOF && t.off == p.at(p.i-1).end
 }
 
 func (p *parser) isOp(t tok, v string) bool { return t.k == tOp && t.v == v }
@@ -165,7 +206,7 @@ func (p *parser) plainWord(v string) bool {
 		return false
 	}
 	n := p.peekN(1)
-	return !(n.k == tInterp && n.pos.Offset == t.end.Offset)
+	return !(n.k == tInterp && n.off == t.end)
 }
 
 func (p *parser) errorAt(pos, end Position, format string, args ...any) {
@@ -188,7 +229,7 @@ func (p *parser) fail(t tok, format string, args ...any) {
 		// Input ended inside an open bracket or block: more may come.
 		p.atEOF = true
 	}
-	p.errorAt(t.pos, t.end, format, args...)
+	p.errorAt(p.pos(t), p.endPos(t), format, args...)
 	panic(bailout{})
 }
 
@@ -241,7 +282,8 @@ func (p *parser) enter() {
 
 func (p *parser) leave() { p.depth-- }
 
-func span(pos, end Position) Span { return Span{Pos: pos, EndPos: end} }
+// span returns the Span from offset start to end.
+func (p *parser) span(start, end uint32) Span { return Span{src: p.src, start: start, end: end} }
 
 // ---------------------------------------------------------------------------
 // statements
@@ -251,6 +293,7 @@ func span(pos, end Position) Span { return Span{Pos: pos, EndPos: end} }
 func (p *parser) stmts(inBlock bool) []Stmt {
 	var list []Stmt
 	for {
+		p.trim()
 		t := p.peek()
 		switch {
 		case t.k == tNL || p.isOp(t, ";"):
@@ -282,7 +325,7 @@ func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 			}
 			p.nlSkip, p.depth, p.blocks, p.ctx = saved.nl, saved.depth, saved.blocks, saved.ctx
 			if len(p.diags) > maxErrors {
-				p.i = len(p.toks) - 1 // stop: too many errors
+				p.toEOF() // stop: too many errors
 				s = nil
 				return
 			}
@@ -298,7 +341,7 @@ func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 	switch {
 	case t.k == tNL || p.isOp(t, ";") || t.k == tEOF || (inBlock && p.isOp(t, ">")):
 	case p.isOp(t, "<") || p.isOp(t, ">"):
-		p.errorHint(t.pos, t.end, "outside brackets < and > delimit blocks; write the comparison in parentheses: ($a "+t.v+" $b)",
+		p.errorHint(p.pos(t), p.endPos(t), "outside brackets < and > delimit blocks; write the comparison in parentheses: ($a "+t.v+" $b)",
 			"unexpected %s at end of statement", describe(t))
 		panic(bailout{})
 	default:
@@ -312,7 +355,8 @@ func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 func (p *parser) sync(inBlock bool) {
 	blocks, parens := 0, 0
 	for {
-		t := p.toks[p.i]
+		p.trim()
+		t := p.at(p.i)
 		switch {
 		case t.k == tEOF:
 			return
@@ -344,10 +388,10 @@ func (p *parser) stmt() Stmt {
 	t := p.peek()
 	switch t.k {
 	case tWord:
-		if n := p.peekN(1); n.k == tInterp && n.pos.Offset == t.end.Offset {
+		if n := p.peekN(1); n.k == tInterp && n.off == t.end {
 			break
 		}
-		if isIdent(t.v) && !isKeyword(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset {
+		if isIdent(t.v) && !isKeyword(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).off == t.end {
 			c := p.call()
 			return &CallStmt{Span: c.Span, Call: c}
 		}
@@ -365,7 +409,7 @@ func (p *parser) stmt() Stmt {
 		case "print":
 			p.next()
 			v := p.expr()
-			return &Print{Span: span(t.pos, p.prevEnd()), Value: v}
+			return &Print{Span: p.span(t.off, p.prevEnd()), Value: v}
 		case "assert":
 			p.next()
 			c := p.expr()
@@ -374,11 +418,11 @@ func (p *parser) stmt() Stmt {
 				p.next()
 				msg = p.expr()
 			}
-			return &Assert{Span: span(t.pos, p.prevEnd()), Cond: c, Msg: msg}
+			return &Assert{Span: p.span(t.off, p.prevEnd()), Cond: c, Msg: msg}
 		case "fail":
 			p.next()
 			m := p.expr()
-			return &Fail{Span: span(t.pos, p.prevEnd()), Msg: m}
+			return &Fail{Span: p.span(t.off, p.prevEnd()), Msg: m}
 		case "exec":
 			return p.exec()
 		case "show":
@@ -391,15 +435,15 @@ func (p *parser) stmt() Stmt {
 			if v.k != tWord || !(IsVerb(p.ctx, v.v) || IsVerb("", v.v) || IsVerb("wireguard", v.v) || IsVerb("peer", v.v)) {
 				p.verbError(v, true)
 			}
-			return p.netStmt(t.pos, true)
+			return p.netStmt(t.off, true)
 		case "else":
 			p.fail(t, "else without a preceding if")
 		}
 		if IsVerb(p.ctx, t.v) || IsVerb("", t.v) || IsVerb("wireguard", t.v) || IsVerb("peer", t.v) {
-			return p.netStmt(t.pos, false)
+			return p.netStmt(t.off, false)
 		}
 	case tVar:
-		p.errorHint(t.pos, t.end, "write `set "+strings.TrimPrefix(t.v, "$")+" = ...` to assign", "a statement cannot start with variable %s", t.v)
+		p.errorHint(p.pos(t), p.endPos(t), "write `set "+strings.TrimPrefix(t.v, "$")+" = ...` to assign", "a statement cannot start with variable %s", t.v)
 		panic(bailout{})
 	}
 	p.verbError(t, false)
@@ -439,10 +483,10 @@ func (p *parser) verbError(t tok, afterDel bool) {
 	if afterDel {
 		what = "network object"
 	}
-	if t.end.Offset-t.pos.Offset != len(t.v) {
-		t.end = t.pos
+	if int(t.end-t.off) != len(t.v) {
+		t.end = t.off
 	}
-	p.errorHint(t.pos, t.end, hint, "unknown %s %q", what, t.v)
+	p.errorHint(p.pos(t), p.endPos(t), hint, "unknown %s %q", what, t.v)
 	panic(bailout{})
 }
 
@@ -451,7 +495,7 @@ func (p *parser) letSet() Stmt {
 	name := p.bindName(kw.v)
 	p.expectOp("=")
 	v := p.expr()
-	sp := span(kw.pos, p.prevEnd())
+	sp := p.span(kw.off, p.prevEnd())
 	if kw.v == "let" {
 		return &Let{Span: sp, Name: name, Value: v}
 	}
@@ -464,10 +508,10 @@ func (p *parser) bindName(after string) *Ident {
 	switch {
 	case t.k == tVar:
 		p.next()
-		return &Ident{Span: span(t.pos, t.end), Name: t.v[1:]}
+		return &Ident{Span: p.span(t.off, t.end), Name: t.v[1:]}
 	case t.k == tWord && isIdent(t.v) && !p.gluedInterp():
 		p.next()
-		return &Ident{Span: span(t.pos, t.end), Name: t.v}
+		return &Ident{Span: p.span(t.off, t.end), Name: t.v}
 	}
 	p.unexpected(t, "a variable name after "+after)
 	return nil
@@ -478,14 +522,14 @@ func (p *parser) gluedInterp() bool {
 	t, n := p.peek(), p.peekN(1)
 	if p.nlSkip > 0 {
 		// peek may have skipped newlines; find the token after t.
-		for j := p.i; j+1 < len(p.toks); j++ {
-			if p.toks[j].pos.Offset == t.pos.Offset {
-				n = p.toks[j+1]
+		for j := p.i; p.at(j).k != tEOF; j++ {
+			if p.at(j).off == t.off {
+				n = p.at(j + 1)
 				break
 			}
 		}
 	}
-	return n.k == tInterp && n.pos.Offset == t.end.Offset
+	return n.k == tInterp && n.off == t.end
 }
 
 func (p *parser) ifStmt() *If {
@@ -496,10 +540,10 @@ func (p *parser) ifStmt() *If {
 	s.Then = p.block()
 	// `else` may follow on the same line or the next one.
 	j := p.i
-	for p.toks[j].k == tNL {
+	for p.at(j).k == tNL {
 		j++
 	}
-	if p.isWord(p.toks[j], "else") {
+	if p.isWord(p.at(j), "else") {
 		p.i = j
 		p.next()
 		if p.peek().k == tEOF {
@@ -511,7 +555,7 @@ func (p *parser) ifStmt() *If {
 			s.Else = p.block()
 		}
 	}
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
@@ -524,7 +568,7 @@ func (p *parser) forStmt() *For {
 	p.next()
 	s.Iter = p.expr()
 	s.Body = p.block()
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
@@ -538,7 +582,7 @@ func (p *parser) def() *Def {
 		p.fail(t, "%q is a keyword and cannot name a function", t.v)
 	}
 	p.next()
-	s := &Def{Name: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	s := &Def{Name: &Ident{Span: p.span(t.off, t.end), Name: t.v}}
 	p.expectOp("(")
 	p.nlSkip++
 	for !p.isOp(p.peek(), ")") {
@@ -554,7 +598,7 @@ func (p *parser) def() *Def {
 	p.ctx = ""
 	s.Body = p.block()
 	p.ctx = saved
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
@@ -565,7 +609,7 @@ func (p *parser) closeOp(v string, open tok) tok {
 		if t.k == tEOF {
 			p.atEOF = true
 		}
-		p.fail(t, "unexpected %s, expected %q to close %q at %d:%d", describe(t), v, open.v, open.pos.Line, open.pos.Column)
+		p.fail(t, "unexpected %s, expected %q to close %q at %d:%d", describe(t), v, open.v, p.pos(open).Line, p.pos(open).Column)
 	}
 	return p.next()
 }
@@ -579,9 +623,9 @@ func (p *parser) include() *Include {
 	s := p.str()
 	path, ok := s.Literal()
 	if !ok {
-		p.errorAt(s.Pos, s.EndPos, "include path cannot use ${} interpolation")
+		p.errorAt(s.Pos(), s.End(), "include path cannot use ${} interpolation")
 	}
-	return &Include{Span: span(kw.pos, p.prevEnd()), Path: path, PathSpan: s.Span}
+	return &Include{Span: p.span(kw.off, p.prevEnd()), Path: path, PathSpan: s.Span}
 }
 
 func (p *parser) exec() *Exec {
@@ -606,19 +650,19 @@ func (p *parser) exec() *Exec {
 	if len(s.Args) == 0 {
 		p.unexpected(p.peek(), "a program to exec")
 	}
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
 // callFollows reports whether the next token is a name immediately
 // followed by "(" (no space): the start of a call.
 func (p *parser) callFollows() bool {
-	t := p.toks[p.i]
-	if t.k != tWord || !isIdent(t.v) || p.i+1 >= len(p.toks) {
+	t := p.at(p.i)
+	if t.k != tWord || !isIdent(t.v) {
 		return false
 	}
-	n := p.toks[p.i+1]
-	return p.isOp(n, "(") && n.pos.Offset == t.end.Offset
+	n := p.at(p.i + 1)
+	return p.isOp(n, "(") && n.off == t.end
 }
 
 // execGlue are the operator characters that are part of a word in exec's
@@ -629,31 +673,31 @@ var execGlue = map[string]bool{"=": true, "+": true, "*": true, ",": true, "==":
 // and the operators of execGlue, like a shell word.
 func (p *parser) execWord() *Word {
 	w := &Word{}
-	w.Pos = p.peek().pos
+	w.start = p.peek().off
 	for first := true; first || p.adjacent(); first = false {
-		t := p.toks[p.i]
+		t := p.at(p.i)
 		switch {
 		case t.k == tWord || t.k == tOp && execGlue[t.v]:
 			p.next()
-			w.addLit(t)
+			w.addLit(p, t)
 		case t.k == tInterp:
 			w.Parts = append(w.Parts, p.interp())
 		default:
-			w.EndPos = p.prevEnd()
+			w.Span = p.span(w.start, p.prevEnd())
 			return w
 		}
 	}
-	w.EndPos = p.prevEnd()
+	w.Span = p.span(w.start, p.prevEnd())
 	return w
 }
 
-func (w *Word) addLit(t tok) {
+func (w *Word) addLit(p *parser, t tok) {
 	if n := len(w.Parts); n > 0 && w.Parts[n-1].Expr == nil {
 		w.Parts[n-1].Lit += t.v
-		w.Parts[n-1].EndPos = t.end
+		w.Parts[n-1].end = t.end
 		return
 	}
-	w.Parts = append(w.Parts, Part{Span: span(t.pos, t.end), Lit: t.v})
+	w.Parts = append(w.Parts, Part{Span: p.span(t.off, t.end), Lit: t.v})
 }
 
 func (p *parser) show() *Show {
@@ -663,9 +707,9 @@ func (p *parser) show() *Show {
 		p.unexpected(t, "what to show (links, addrs, routes, rules, neigh, netns, wireguard)")
 	}
 	p.next()
-	s := &Show{What: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	s := &Show{What: &Ident{Span: p.span(t.off, t.end), Name: t.v}}
 	s.Args = p.args()
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
@@ -685,13 +729,13 @@ func (p *parser) inNetns() *InNetns {
 		s.Block = p.block()
 		p.ctx = saved
 	}
-	s.Span = span(kw.pos, p.prevEnd())
+	s.Span = p.span(kw.off, p.prevEnd())
 	return s
 }
 
-func (p *parser) netStmt(start Position, del bool) *NetStmt {
+func (p *parser) netStmt(start uint32, del bool) *NetStmt {
 	v := p.next()
-	s := &NetStmt{Del: del, Verb: v.v, VerbSpan: span(v.pos, v.end), Parent: p.ctx}
+	s := &NetStmt{Del: del, Verb: v.v, VerbSpan: p.span(v.off, v.end), Parent: p.ctx}
 	s.Args = p.args()
 	if p.isOp(p.peek(), "<") {
 		saved := p.ctx
@@ -706,7 +750,7 @@ func (p *parser) netStmt(start Position, del bool) *NetStmt {
 		s.Block = p.block()
 		p.ctx = saved
 	}
-	s.Span = span(start, p.prevEnd())
+	s.Span = p.span(start, p.prevEnd())
 	return s
 }
 
@@ -728,11 +772,11 @@ func (p *parser) block() *Block {
 	t := p.peek()
 	if !p.isOp(t, ">") {
 		p.atEOF = p.atEOF || t.k == tEOF
-		p.errorAt(open.pos, open.end, "block is never closed: missing \">\"")
+		p.errorAt(p.pos(open), p.endPos(open), "block is never closed: missing \">\"")
 		panic(bailout{})
 	}
 	p.next()
-	b.Span = span(open.pos, t.end)
+	b.Span = p.span(open.off, t.end)
 	return b
 }
 
@@ -756,8 +800,7 @@ func (p *parser) args() []Arg {
 				p.nlSkip--
 				l.Elems = append(l.Elems, p.arg())
 			}
-			apos, _ := a.Bounds()
-			l.Span = span(apos, p.prevEnd())
+			l.Span = p.span(spanOf(a).start, p.prevEnd())
 			a = l
 		}
 		list = append(list, a)
@@ -773,7 +816,7 @@ func (p *parser) arg() Arg {
 	case t.k == tWord && t.v == "-" && !p.gluedInterp():
 		// A lone '-' is a word in an argument position.
 		p.next()
-		return &Word{Span: span(t.pos, t.end), Parts: []Part{{Span: span(t.pos, t.end), Lit: t.v}}}
+		return &Word{Span: p.span(t.off, t.end), Parts: []Part{{Span: p.span(t.off, t.end), Lit: t.v}}}
 	case t.k == tWord, t.k == tInterp, t.k == tVar, t.k == tQuote,
 		p.isOp(t, "("), p.isOp(t, "["), p.isOp(t, "{"):
 		return p.postfix()

@@ -27,15 +27,13 @@ func (p *parser) expr() Expr {
 	for p.plainWord("or") {
 		op := p.next()
 		y := p.and()
-		x = binary(op, x, y)
+		x = p.binary(op, x, y)
 	}
 	return x
 }
 
-func binary(op tok, x, y Expr) Expr {
-	xp, _ := x.Bounds()
-	_, ye := y.Bounds()
-	return &Binary{Span: span(xp, ye), Op: op.v, OpPos: op.pos, X: x, Y: y}
+func (p *parser) binary(op tok, x, y Expr) Expr {
+	return &Binary{Span: spanOf(x).Cover(spanOf(y)), Op: op.v, OpSpan: p.span(op.off, op.end), X: x, Y: y}
 }
 
 func (p *parser) and() Expr {
@@ -43,7 +41,7 @@ func (p *parser) and() Expr {
 	for p.plainWord("and") {
 		op := p.next()
 		y := p.not()
-		x = binary(op, x, y)
+		x = p.binary(op, x, y)
 	}
 	return x
 }
@@ -54,8 +52,7 @@ func (p *parser) not() Expr {
 		p.enter()
 		defer p.leave()
 		x := p.not()
-		_, end := x.Bounds()
-		return &Unary{Span: span(op.pos, end), Op: "not", X: x}
+		return &Unary{Span: p.span(op.off, spanOf(x).end), Op: "not", X: x}
 	}
 	return p.cmp()
 }
@@ -68,7 +65,7 @@ func (p *parser) cmp() Expr {
 	if isCmp || p.plainWord("in") {
 		op := p.next()
 		y := p.add()
-		x = binary(op, x, y)
+		x = p.binary(op, x, y)
 		if n := p.peek(); n.k == tOp && (n.v == "==" || n.v == "!=" || n.v == "<=" || n.v == ">=" || p.nlSkip > 0 && (n.v == "<" || n.v == ">")) {
 			p.fail(n, "comparisons do not chain; use parentheses")
 		}
@@ -85,7 +82,7 @@ func (p *parser) add() Expr {
 		}
 		op := p.next()
 		y := p.mul()
-		x = binary(op, x, y)
+		x = p.binary(op, x, y)
 	}
 }
 
@@ -98,7 +95,7 @@ func (p *parser) mul() Expr {
 		}
 		op := p.next()
 		y := p.unary()
-		x = binary(op, x, y)
+		x = p.binary(op, x, y)
 	}
 }
 
@@ -109,8 +106,7 @@ func (p *parser) unary() Expr {
 		p.enter()
 		defer p.leave()
 		x := p.unary()
-		_, end := x.Bounds()
-		return &Unary{Span: span(t.pos, end), Op: "-", X: x}
+		return &Unary{Span: p.span(t.off, spanOf(x).end), Op: "-", X: x}
 	}
 	return p.postfix()
 }
@@ -119,8 +115,8 @@ func (p *parser) unary() Expr {
 func (p *parser) postfix() Expr {
 	x := p.primary()
 	for p.adjacent() {
-		t := p.toks[p.i]
-		xp, _ := x.Bounds()
+		t := p.at(p.i)
+		xp := spanOf(x).start
 		switch {
 		case p.isOp(t, "["):
 			if _, ok := x.(*Word); ok {
@@ -131,27 +127,24 @@ func (p *parser) postfix() Expr {
 			idx := p.expr()
 			p.nlSkip--
 			end := p.closeOp("]", t)
-			x = &Index{Span: span(xp, end.end), X: x, Index: idx}
+			x = &Index{Span: p.span(xp, end.end), X: x, Index: idx}
 		case t.k == tWord && strings.HasPrefix(t.v, ".") && isSelectable(x):
 			// `.a.b` arrives as one word token; split it into fields.
 			p.next()
-			off := 0
+			off := uint32(0)
 			for _, name := range strings.Split(t.v[1:], ".") {
-				fpos := t.pos
-				fpos.Offset += off + 1
-				fpos.Column += off + 1
-				fend := fpos
-				fend.Offset += len(name)
-				fend.Column += len(name)
+				// A word token is ASCII: its bytes are its columns.
+				fpos := t.off + off + 1
+				fend := fpos + uint32(len(name))
 				if !isIdent(name) {
-					p.errorAt(fpos, fend, "invalid field name %q", name)
+					p.errorAt(p.src.position(fpos), p.src.tokenEnd(fpos, fend), "invalid field name %q", name)
 					panic(bailout{})
 				}
-				x = &Selector{Span: span(xp, fend), X: x, Field: &Ident{Span: span(fpos, fend), Name: name}}
-				off += len(name) + 1
+				x = &Selector{Span: p.span(xp, fend), X: x, Field: &Ident{Span: p.span(fpos, fend), Name: name}}
+				off += uint32(len(name)) + 1
 			}
 		case t.k == tVar && isWordLike(x):
-			p.errorHint(t.pos, t.end, "write ${"+t.v[1:]+"} to interpolate a variable into a word", "variable %s directly after a word", t.v)
+			p.errorHint(p.pos(t), p.endPos(t), "write ${"+t.v[1:]+"} to interpolate a variable into a word", "variable %s directly after a word", t.v)
 			panic(bailout{})
 		default:
 			return x
@@ -176,13 +169,13 @@ func isWordLike(x Expr) bool {
 func (p *parser) primary() Expr {
 	t := p.peek()
 	switch {
-	case t.k == tWord && isIdent(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).pos.Offset == t.end.Offset:
+	case t.k == tWord && isIdent(t.v) && p.isOp(p.peekN(1), "(") && p.peekN(1).off == t.end:
 		return p.call()
 	case t.k == tWord || t.k == tInterp:
 		return p.word()
 	case t.k == tVar:
 		p.next()
-		return &Var{Span: span(t.pos, t.end), Name: t.v[1:]}
+		return &Var{Span: p.span(t.off, t.end), Name: t.v[1:]}
 	case t.k == tQuote:
 		return p.str()
 	case p.isOp(t, "("):
@@ -191,7 +184,7 @@ func (p *parser) primary() Expr {
 		x := p.expr()
 		p.nlSkip--
 		end := p.closeOp(")", t)
-		return &Paren{Span: span(t.pos, end.end), X: x}
+		return &Paren{Span: p.span(t.off, end.end), X: x}
 	case p.isOp(t, "["):
 		p.next()
 		p.nlSkip++
@@ -205,7 +198,7 @@ func (p *parser) primary() Expr {
 		}
 		p.nlSkip--
 		end := p.closeOp("]", t)
-		l.Span = span(t.pos, end.end)
+		l.Span = p.span(t.off, end.end)
 		return l
 	case p.isOp(t, "{"):
 		return p.record()
@@ -216,7 +209,7 @@ func (p *parser) primary() Expr {
 
 func (p *parser) call() *Call {
 	t := p.next()
-	c := &Call{Name: &Ident{Span: span(t.pos, t.end), Name: t.v}}
+	c := &Call{Name: &Ident{Span: p.span(t.off, t.end), Name: t.v}}
 	open := p.next() // "(" (checked by the caller)
 	p.nlSkip++
 	for !p.isOp(p.peek(), ")") {
@@ -228,7 +221,7 @@ func (p *parser) call() *Call {
 	}
 	p.nlSkip--
 	end := p.closeOp(")", open)
-	c.Span = span(t.pos, end.end)
+	c.Span = p.span(t.off, end.end)
 	return c
 }
 
@@ -245,24 +238,20 @@ func (p *parser) record() *Record {
 			p.unexpected(t, "a record key")
 		}
 		key, rest, found := strings.Cut(t.v, ":")
-		kend := t.pos
-		kend.Offset += len(key)
-		kend.Column += len(key)
+		kend := t.off + uint32(len(key))
 		if !isIdent(key) {
-			p.errorAt(t.pos, t.end, "invalid record key %q", key)
+			p.errorAt(p.pos(t), p.endPos(t), "invalid record key %q", key)
 			panic(bailout{})
 		}
 		p.next()
-		f := &RecordField{Key: &Ident{Span: span(t.pos, kend), Name: key}}
+		f := &RecordField{Key: &Ident{Span: p.span(t.off, kend), Name: key}}
 		switch {
 		case found && rest != "":
 			// key:value in one token: the value is the rest of the word,
 			// plus anything glued to it.
-			vpos := kend
-			vpos.Offset++
-			vpos.Column++
-			w := &Word{Parts: []Part{{Span: span(vpos, t.end), Lit: rest}}}
-			w.Pos = vpos
+			vpos := kend + 1
+			w := &Word{Parts: []Part{{Span: p.span(vpos, t.end), Lit: rest}}}
+			w.start = vpos
 			p.wordTail(w)
 			f.Value = w
 		case found:
@@ -279,8 +268,7 @@ func (p *parser) record() *Record {
 				p.unexpected(c, "\":\" followed by a space")
 			}
 		}
-		_, vend := f.Value.Bounds()
-		f.Span = span(t.pos, vend)
+		f.Span = p.span(t.off, spanOf(f.Value).end)
 		r.Fields = append(r.Fields, f)
 		if !p.isOp(p.peek(), ",") {
 			break
@@ -289,14 +277,14 @@ func (p *parser) record() *Record {
 	}
 	p.nlSkip--
 	end := p.closeOp("}", open)
-	r.Span = span(open.pos, end.end)
+	r.Span = p.span(open.off, end.end)
 	return r
 }
 
 // word parses a bare word with the interpolations glued to it.
 func (p *parser) word() *Word {
 	w := &Word{}
-	w.Pos = p.peek().pos
+	w.start = p.peek().off
 	p.wordTail(w)
 	if len(w.Parts) == 0 {
 		p.unexpected(p.peek(), "a word")
@@ -307,26 +295,26 @@ func (p *parser) word() *Word {
 // wordTail appends adjacent word text and ${} parts to w.
 func (p *parser) wordTail(w *Word) {
 	for first := len(w.Parts) == 0; first || p.adjacent(); first = false {
-		t := p.toks[p.i]
+		t := p.at(p.i)
 		switch t.k {
 		case tWord:
 			if !first && len(w.Parts) > 0 && w.Parts[len(w.Parts)-1].Expr == nil {
 				// Two adjacent word tokens (e.g. [v6]:port then more) stay one.
 				w.Parts[len(w.Parts)-1].Lit += t.v
-				w.Parts[len(w.Parts)-1].EndPos = t.end
+				w.Parts[len(w.Parts)-1].end = t.end
 				p.next()
 				continue
 			}
 			p.next()
-			w.addLit(t)
+			w.addLit(p, t)
 		case tInterp:
 			w.Parts = append(w.Parts, p.interp())
 		default:
-			w.EndPos = p.prevEnd()
+			w.Span = p.span(w.start, p.prevEnd())
 			return
 		}
 	}
-	w.EndPos = p.prevEnd()
+	w.Span = p.span(w.start, p.prevEnd())
 }
 
 // interp parses `${ expr }`.
@@ -340,10 +328,10 @@ func (p *parser) interp() Part {
 		if t.k == tEOF {
 			p.atEOF = true
 		}
-		p.fail(t, "unexpected %s, expected \"}\" to close \"${\" at %d:%d", describe(t), open.pos.Line, open.pos.Column)
+		p.fail(t, "unexpected %s, expected \"}\" to close \"${\" at %d:%d", describe(t), p.pos(open).Line, p.pos(open).Column)
 	}
 	p.next()
-	return Part{Span: span(open.pos, t.end), Expr: x}
+	return Part{Span: p.span(open.off, t.end), Expr: x}
 }
 
 // str parses a double-quoted string.
@@ -351,30 +339,30 @@ func (p *parser) str() *String {
 	open := p.next()
 	s := &String{}
 	for {
-		t := p.toks[p.i]
+		t := p.at(p.i)
 		switch t.k {
 		case tStrEnd:
 			p.next()
-			s.Span = span(open.pos, t.end)
+			s.Span = p.span(open.off, t.end)
 			return s
 		case tStrText:
 			p.next()
-			s.addLit(t, t.v)
+			s.addLit(p, t, t.v)
 		case tStrEsc:
 			p.next()
 			r, ok := unescape(t.v)
 			if !ok {
-				p.errorAt(t.pos, t.end, "unknown escape sequence %q in string", t.v)
+				p.errorAt(p.pos(t), p.endPos(t), "unknown escape sequence %q in string", t.v)
 				r = t.v
 			}
-			s.addLit(t, r)
+			s.addLit(p, t, r)
 		case tInterp:
 			s.Parts = append(s.Parts, p.interp())
 		default: // newline or end of file
 			if t.k == tEOF {
 				p.atEOF = true
 			}
-			p.errorAt(open.pos, open.end, "string is never closed: missing '\"'")
+			p.errorAt(p.pos(open), p.endPos(open), "string is never closed: missing '\"'")
 			if t.k == tStrNL {
 				// The lexer left the string at the newline; the statement
 				// is abandoned.
@@ -385,13 +373,13 @@ func (p *parser) str() *String {
 	}
 }
 
-func (s *String) addLit(t tok, text string) {
+func (s *String) addLit(p *parser, t tok, text string) {
 	if n := len(s.Parts); n > 0 && s.Parts[n-1].Expr == nil {
 		s.Parts[n-1].Lit += text
-		s.Parts[n-1].EndPos = t.end
+		s.Parts[n-1].end = t.end
 		return
 	}
-	s.Parts = append(s.Parts, Part{Span: span(t.pos, t.end), Lit: text})
+	s.Parts = append(s.Parts, Part{Span: p.span(t.off, t.end), Lit: text})
 }
 
 func unescape(esc string) (string, bool) {

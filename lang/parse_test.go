@@ -201,12 +201,12 @@ func TestPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.Stmts[1].(*NetStmt)
-	if r.Pos.Line != 2 || r.Pos.Column != 3 || r.EndPos.Column != 27 || r.Pos.Filename != "p.nets" {
-		t.Errorf("route span %v-%v", r.Pos, r.EndPos)
+	if r.Pos().Line != 2 || r.Pos().Column != 3 || r.End().Column != 27 || r.Pos().Filename != "p.nets" {
+		t.Errorf("route span %v-%v", r.Pos(), r.End())
 	}
 	v := r.Args[2].(*Var)
-	if v.Pos.Column != 24 || v.EndPos.Column != 27 {
-		t.Errorf("var span %v-%v", v.Pos, v.EndPos)
+	if v.Pos().Column != 24 || v.End().Column != 27 {
+		t.Errorf("var span %v-%v", v.Pos(), v.End())
 	}
 }
 

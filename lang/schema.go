@@ -229,10 +229,10 @@ func (f *Field) Span() Span {
 	if f.Key != nil {
 		s = f.Key.Span
 	} else if f.Value != nil {
-		s.Pos, s.EndPos = f.Value.Bounds()
+		s = spanOf(f.Value)
 	}
 	if f.Value != nil {
-		_, s.EndPos = f.Value.Bounds()
+		s = s.Cover(spanOf(f.Value))
 	}
 	return s
 }
@@ -298,13 +298,13 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 			where = "not a network statement"
 		}
 		d := &Decoded{Stmt: s}
-		return d, Diagnostics{{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("%s is %s", s.Verb, where)}}
+		return d, Diagnostics{{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: fmt.Sprintf("%s is %s", s.Verb, where)}}
 	}
 	d := newDecoded(len(s.Args))
 	d.Stmt, d.Schema = s, sc
 	var ds Diagnostics
 	if s.Del && !sc.Del {
-		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: fmt.Sprintf("del %s is not supported", s.Verb)})
+		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: fmt.Sprintf("del %s is not supported", s.Verb)})
 	}
 	if s.Block != nil && !sc.Block {
 		ds = ds.at(s.Block, "", "%s takes no block", s.Verb)
@@ -319,7 +319,7 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 func DecodeShow(s *Show) (*Decoded, Diagnostics) {
 	sc, ok := showSchemas[s.What.Name]
 	if !ok {
-		return &Decoded{}, Diagnostics{{Pos: s.What.Pos, End: s.What.EndPos,
+		return &Decoded{}, Diagnostics{{Pos: s.What.Pos(), End: s.What.End(),
 			Msg:  fmt.Sprintf("cannot show %q (one of %s)", s.What.Name, strings.Join(ShowWhat, ", ")),
 			Hint: didYouMean(s.What.Name, ShowWhat)}}
 	}
@@ -644,14 +644,14 @@ func checkRoute(d *Decoded) Diagnostics {
 	if t == "" || t == "unicast" {
 		if d.Value("type") == nil && !d.Has("via") && !d.Has("dev") {
 			s := d.Stmt
-			return Diagnostics{{Pos: s.VerbSpan.Pos, End: s.VerbSpan.EndPos, Msg: "route needs via or dev"}}
+			return Diagnostics{{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: "route needs via or dev"}}
 		}
 		return checkViaFamily(d)
 	}
 	var ds Diagnostics
 	for _, n := range []string{"via", "dev", "src", "onlink"} {
 		if f := d.Get(n); f != nil {
-			ds = append(ds, Diagnostic{Pos: f.Key.Pos, End: f.Key.EndPos, Msg: fmt.Sprintf("%s route has no %s", withArticle(t), n)})
+			ds = append(ds, Diagnostic{Pos: f.Key.Pos(), End: f.Key.End(), Msg: fmt.Sprintf("%s route has no %s", withArticle(t), n)})
 		}
 	}
 	return ds
