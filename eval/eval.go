@@ -350,7 +350,7 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 	if evalErr != nil {
 		var d lang.Diagnostic
 		if !errors.As(evalErr, &d) {
-			d = lang.Diagnostic{Pos: f.Pos, Msg: evalErr.Error(), Err: evalErr}
+			d = lang.Diagnostic{Pos: f.Pos(), Msg: evalErr.Error(), Err: evalErr}
 		}
 		if external {
 			return res, &Error{Diagnostic: d, Open: true}

@@ -186,7 +186,7 @@ func (e *evaluator) interp(x lang.Expr, sc *scope) (value.Value, error) {
 			if v, ok := sc.lookup(name); ok {
 				return v, nil
 			}
-			return nil, lang.Diagnostic{Pos: w.Pos, End: w.EndPos, Msg: fmt.Sprintf("undefined variable %s in ${%s}", name, name),
+			return nil, lang.Diagnostic{Pos: w.Pos(), End: w.End(), Msg: fmt.Sprintf("undefined variable %s in ${%s}", name, name),
 				Hint: "${name} interpolates the variable $name"}
 		}
 	}

@@ -182,7 +182,7 @@ func (e *evaluator) stmtOne(s lang.Stmt, sc *scope) error {
 			return err
 		}
 		if _, dup := sc.vars[s.Name.Name]; dup {
-			return lang.Diagnostic{Pos: s.Name.Pos, End: s.Name.EndPos,
+			return lang.Diagnostic{Pos: s.Name.Pos(), End: s.Name.End(),
 				Msg:  fmt.Sprintf("%s is already defined in this scope", s.Name.Name),
 				Hint: "use `set " + s.Name.Name + " = ...` to rebind it"}
 		}
@@ -209,7 +209,7 @@ func (e *evaluator) stmtOne(s lang.Stmt, sc *scope) error {
 			return errorf(s.Name, "%s is a builtin function and cannot be redefined", name)
 		}
 		if prev := sc.funcs[name]; prev != nil {
-			p := prev.def.Name.Pos
+			p := prev.def.Name.Pos()
 			return errorf(s.Name, "function %s is already defined (at %d:%d)", name, p.Line, p.Column)
 		}
 		sc.funcs[name] = &closure{def: s, scope: sc}
