@@ -1058,13 +1058,25 @@ func (n *mns) addAddrRoutes(l *Link, a Addr) {
 
 // putRoute adds r unless an identical route exists (the kernel's own
 // routes may share a key, e.g. two links in one subnet).
-func (n *mns) putRoute(r Route) {
+func (n *mns) putRoute(r Route) { n.putRouteIn(r, nil) }
+
+// putRouteIn is putRoute that, when r is the first route of its key,
+// stores it in slot (a slice of length 1 and capacity 1 nobody else
+// uses) instead of allocating a list: Load gives each route the element
+// of the dumped slice it came in.
+func (n *mns) putRouteIn(r Route, slot []Route) {
 	k := keyOfRoute(r)
 	r.Table, r.Priority = k.table, k.priority
-	if slices.ContainsFunc(n.routes[k], func(o Route) bool { return routeEqual(o, r) }) {
+	list := n.routes[k]
+	if slices.ContainsFunc(list, func(o Route) bool { return routeEqual(o, r) }) {
 		return
 	}
-	n.setRoutes(k, append(n.routes[k], r))
+	if len(list) == 0 && slot != nil {
+		slot[0] = r
+		n.setRoutes(k, slot)
+		return
+	}
+	n.setRoutes(k, append(list, r))
 }
 
 // setRoutes replaces the routes under key k, keeping the count and the
@@ -1335,14 +1347,22 @@ func (n *mns) lookupNexthop(table uint32, gw netip.Addr, oif string) (Route, boo
 func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := nlRouteOp("add", r) // the same texts as Netlink's, so plan and run errors read alike
-	n, err := m.ns(op, ns)
-	if err != nil {
+	// The same texts as Netlink's, so plan and run errors read alike;
+	// made only for an error (the cache of an Ensurer replays every
+	// route it applies here).
+	r0 := r
+	op := func() string { return nlRouteOp("add", r0) }
+	n := m.nss[ns]
+	if ns == HostName {
+		n = m.nss[Host]
+	}
+	if n == nil {
+		_, err := m.ns(op(), ns)
 		return err
 	}
 	if !r.Dst.IsValid() || (r.Gateway.IsValid() && r.Gateway.Is4() != r.Dst.Addr().Is4()) ||
 		(r.Src.IsValid() && r.Src.Is4() != r.Dst.Addr().Is4()) {
-		return kerr(op, ns, syscall.EINVAL, "invalid address family")
+		return kerr(op(), ns, syscall.EINVAL, "invalid address family")
 	}
 	r.Priority = requestMetric(r)
 	k := keyOfRoute(r)
@@ -1357,64 +1377,64 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 	switch r.Type {
 	case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
 		if r.Gateway.IsValid() || r.Dev != "" {
-			return kerr(op, ns, syscall.EINVAL, "Nexthop specified for a route without nexthop")
+			return kerr(op(), ns, syscall.EINVAL, "Nexthop specified for a route without nexthop")
 		}
 	default:
 		if r.Dev != "" {
 			l := n.links[r.Dev]
 			if l == nil {
-				return kerr(op, ns, syscall.ENODEV, "")
+				return kerr(op(), ns, syscall.ENODEV, "")
 			}
 			if !l.Up && !(r.Type == RouteLocal && !v6) && !r.Gateway.IsValid() {
 				if v6 {
-					return kerr(op, ns, syscall.ENETDOWN, "Nexthop device is not up")
+					return kerr(op(), ns, syscall.ENETDOWN, "Nexthop device is not up")
 				}
-				return kerr(op, ns, syscall.ENETDOWN, "Device for nexthop is not up")
+				return kerr(op(), ns, syscall.ENETDOWN, "Device for nexthop is not up")
 			}
 		}
 		if r.Gateway.IsValid() {
 			switch {
 			case r.OnLink:
 				if r.Dev == "" {
-					return kerr(op, ns, syscall.EINVAL, "Nexthop device required for onlink")
+					return kerr(op(), ns, syscall.EINVAL, "Nexthop device required for onlink")
 				}
 				if !n.links[r.Dev].Up {
-					return kerr(op, ns, syscall.ENETDOWN, "Nexthop device is not up")
+					return kerr(op(), ns, syscall.ENETDOWN, "Nexthop device is not up")
 				}
 			case v6 && r.Gateway.IsLinkLocalUnicast():
 				if r.Dev == "" {
-					return kerr(op, ns, syscall.ENODEV, "Egress device not specified")
+					return kerr(op(), ns, syscall.ENODEV, "Egress device not specified")
 				}
 				if !n.links[r.Dev].Up {
-					return kerr(op, ns, syscall.ENETDOWN, "Nexthop device is not up")
+					return kerr(op(), ns, syscall.ENETDOWN, "Nexthop device is not up")
 				}
 			default:
 				nh, ok := n.lookupNexthop(r.Table, r.Gateway, r.Dev)
 				if !ok || !n.links[nh.Dev].Up {
 					if v6 {
-						return kerr(op, ns, syscall.EHOSTUNREACH, "")
+						return kerr(op(), ns, syscall.EHOSTUNREACH, "")
 					}
-					return kerr(op, ns, syscall.ENETUNREACH, "Nexthop has invalid gateway")
+					return kerr(op(), ns, syscall.ENETUNREACH, "Nexthop has invalid gateway")
 				}
 				r.Dev = nh.Dev
 			}
 		} else if r.Dev == "" {
 			if v6 {
-				return kerr(op, ns, syscall.ENODEV, "Egress device not specified")
+				return kerr(op(), ns, syscall.ENODEV, "Egress device not specified")
 			}
-			return kerr(op, ns, syscall.EINVAL, "Device not specified")
+			return kerr(op(), ns, syscall.EINVAL, "Device not specified")
 		}
 	}
 	if r.Src.IsValid() && !n.hasSrc(r.Src, r.Dev) {
 		if v6 {
-			return kerr(op, ns, syscall.EINVAL, "Invalid source address.")
+			return kerr(op(), ns, syscall.EINVAL, "Invalid source address.")
 		}
-		return kerr(op, ns, syscall.EINVAL, "Invalid prefsrc address.")
+		return kerr(op(), ns, syscall.EINVAL, "Invalid prefsrc address.")
 	}
 	list := n.routes[k]
 	if len(list) > 0 {
 		if !replace {
-			return kerr(op, ns, syscall.EEXIST, "")
+			return kerr(op(), ns, syscall.EEXIST, "")
 		}
 		list[0] = r
 		return nil
@@ -1429,9 +1449,14 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 func (m *Model) DelRoute(ns string, r Route) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	op := nlRouteOp("del", r)
-	n, err := m.ns(op, ns)
-	if err != nil {
+	r0 := r
+	op := func() string { return nlRouteOp("del", r0) } // only for an error, see AddRoute
+	n := m.nss[ns]
+	if ns == HostName {
+		n = m.nss[Host]
+	}
+	if n == nil {
+		_, err := m.ns(op(), ns)
 		return err
 	}
 	k := keyOfRoute(r)
@@ -1441,14 +1466,18 @@ func (m *Model) DelRoute(ns string, r Route) error {
 	list := n.routes[k]
 	for i, o := range list {
 		if (r.Dev == "" || o.Dev == r.Dev) && (!r.Gateway.IsValid() || o.Gateway == r.Gateway) {
-			n.setRoutes(k, slices.Delete(slices.Clone(list), i, i+1))
+			if len(list) == 1 {
+				n.setRoutes(k, nil) // the common case: no copy to make
+			} else {
+				n.setRoutes(k, slices.Delete(slices.Clone(list), i, i+1))
+			}
 			return nil
 		}
 	}
 	if !n.tableExists(k.table) {
-		return kerr(op, ns, syscall.ESRCH, "FIB table does not exist.")
+		return kerr(op(), ns, syscall.ESRCH, "FIB table does not exist.")
 	}
-	return kerr(op, ns, syscall.ESRCH, "")
+	return kerr(op(), ns, syscall.ESRCH, "")
 }
 
 func (n *mns) tableExists(t uint32) bool {

@@ -95,6 +95,7 @@ func (m *Model) Load(k Kernel, ns string) error {
 	defer m.mu.Unlock()
 	n := m.freshNS()
 	n.links = map[string]*Link{}
+	n.routes = make(map[routeKey][]Route, len(routes)) // sized once: a full table is most of a namespace
 	for _, l := range links {
 		c := cloneLink(l)
 		if c.Index > m.nextIndex {
@@ -108,8 +109,11 @@ func (m *Model) Load(k Kernel, ns string) error {
 		}
 		n.putAddr(a)
 	}
-	for _, r := range routes {
-		n.putRoute(r)
+	for i, r := range routes {
+		// routes is this call's own list (Kernel.Routes returns a new
+		// one): its elements become the one-route lists, no allocation
+		// per route.
+		n.putRouteIn(r, routes[i:i+1:i+1])
 	}
 	n.rules = nil
 	for _, r := range rules {

@@ -20,13 +20,16 @@ func (n *Netlink) Routes(ns string) ([]Route, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Route
-	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		msgs, err := n.dump("list routes", ns, unix.RTM_GETROUTE, &rtnetlink.RouteMessage{Family: fam})
-		if err != nil {
+	var dumps [2][]netlink.Message
+	fams := [2]uint8{unix.AF_INET, unix.AF_INET6}
+	for i, fam := range fams {
+		if dumps[i], err = n.dump("list routes", ns, unix.RTM_GETROUTE, &rtnetlink.RouteMessage{Family: fam}); err != nil {
 			return nil, err
 		}
-		for _, m := range msgs {
+	}
+	out := make([]Route, 0, len(dumps[0])+len(dumps[1])) // one allocation for a table of any size
+	for i, fam := range fams {
+		for _, m := range dumps[i] {
 			if m.Header.Type != unix.RTM_NEWROUTE {
 				continue
 			}
@@ -68,6 +71,10 @@ func (n *Netlink) Routes(ns string) ([]Route, error) {
 			}
 			out = append(out, r)
 		}
+		dumps[i] = nil
+	}
+	if len(out) == 0 {
+		return nil, nil // as before: no routes is a nil list
 	}
 	return out, nil
 }
