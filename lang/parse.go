@@ -47,6 +47,7 @@ type parser struct {
 	blocks   int  // open < > blocks
 	atEOF    bool // input ended inside an unfinished construct
 	comments []*Comment
+	scratch  []Arg // see args
 }
 
 // bailout unwinds the parser to the statement loop after an error.
@@ -139,7 +140,7 @@ func (p *parser) at(j int) tok {
 // trim drops the tokens before the previous one once there are many:
 // the parser looks back at most one token (prevEnd, adjacent).
 func (p *parser) trim() {
-	if k := p.i - 1 - p.base; k >= 4096 {
+	if k := p.i - 1 - p.base; k >= 1024 {
 		p.buf = p.buf[:copy(p.buf, p.buf[k:])]
 		p.base += k
 	}
@@ -315,15 +316,17 @@ func (p *parser) stmts(inBlock bool) []Stmt {
 func (p *parser) stmtRecover(inBlock bool) (s Stmt) {
 	start := p.i
 	saved := struct {
-		nl, depth, blocks int
-		ctx               string
-	}{p.nlSkip, p.depth, p.blocks, p.ctx}
+		nl, depth, blocks, scratch int
+		ctx                        string
+	}{p.nlSkip, p.depth, p.blocks, len(p.scratch), p.ctx}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(bailout); !ok {
 				panic(r)
 			}
 			p.nlSkip, p.depth, p.blocks, p.ctx = saved.nl, saved.depth, saved.blocks, saved.ctx
+			clear(p.scratch[saved.scratch:])
+			p.scratch = p.scratch[:saved.scratch]
 			if len(p.diags) > maxErrors {
 				p.toEOF() // stop: too many errors
 				s = nil
@@ -672,7 +675,7 @@ var execGlue = map[string]bool{"=": true, "+": true, "*": true, ",": true, "==":
 // execWord is a word of exec's arguments: adjacent words, interpolations
 // and the operators of execGlue, like a shell word.
 func (p *parser) execWord() *Word {
-	w := &Word{}
+	w := newWord()
 	w.start = p.peek().off
 	for first := true; first || p.adjacent(); first = false {
 		t := p.at(p.i)
@@ -787,8 +790,12 @@ func (p *parser) argsEnd(t tok) bool {
 
 // args parses a statement's arguments up to its end or block. `a, b, c`
 // becomes one bare *List argument.
+//
+// The arguments are gathered in p.scratch and copied to a slice of
+// their number (a statement has a few; growing a slice for each would
+// allocate two or three times).
 func (p *parser) args() []Arg {
-	var list []Arg
+	start := len(p.scratch)
 	for !p.argsEnd(p.peek()) {
 		a := p.arg()
 		if p.isOp(p.peek(), ",") {
@@ -803,8 +810,15 @@ func (p *parser) args() []Arg {
 			l.Span = p.span(spanOf(a).start, p.prevEnd())
 			a = l
 		}
-		list = append(list, a)
+		p.scratch = append(p.scratch, a)
 	}
+	var list []Arg
+	if n := len(p.scratch) - start; n > 0 {
+		list = make([]Arg, n)
+		copy(list, p.scratch[start:])
+		clear(p.scratch[start:])
+	}
+	p.scratch = p.scratch[:start]
 	return list
 }
 
@@ -816,7 +830,10 @@ func (p *parser) arg() Arg {
 	case t.k == tWord && t.v == "-" && !p.gluedInterp():
 		// A lone '-' is a word in an argument position.
 		p.next()
-		return &Word{Span: p.span(t.off, t.end), Parts: []Part{{Span: p.span(t.off, t.end), Lit: t.v}}}
+		w := newWord()
+		w.Span = p.span(t.off, t.end)
+		w.Parts = append(w.Parts, Part{Span: p.span(t.off, t.end), Lit: t.v})
+		return w
 	case t.k == tWord, t.k == tInterp, t.k == tVar, t.k == tQuote,
 		p.isOp(t, "("), p.isOp(t, "["), p.isOp(t, "{"):
 		return p.postfix()

@@ -250,7 +250,8 @@ func (p *parser) record() *Record {
 			// key:value in one token: the value is the rest of the word,
 			// plus anything glued to it.
 			vpos := kend + 1
-			w := &Word{Parts: []Part{{Span: p.span(vpos, t.end), Lit: rest}}}
+			w := newWord()
+			w.Parts = append(w.Parts, Part{Span: p.span(vpos, t.end), Lit: rest})
 			w.start = vpos
 			p.wordTail(w)
 			f.Value = w
@@ -281,9 +282,34 @@ func (p *parser) record() *Record {
 	return r
 }
 
+// wordAndPart is a Word with room for its first Part: most words are
+// one literal (`eth0`, `10.0.0.0/8`), which then take one allocation.
+type wordAndPart struct {
+	w Word
+	p [1]Part
+}
+
+func newWord() *Word {
+	b := &wordAndPart{}
+	b.w.Parts = b.p[:0:1]
+	return &b.w
+}
+
+// stringAndPart is wordAndPart for strings.
+type stringAndPart struct {
+	s String
+	p [1]Part
+}
+
+func newString() *String {
+	b := &stringAndPart{}
+	b.s.Parts = b.p[:0:1]
+	return &b.s
+}
+
 // word parses a bare word with the interpolations glued to it.
 func (p *parser) word() *Word {
-	w := &Word{}
+	w := newWord()
 	w.start = p.peek().off
 	p.wordTail(w)
 	if len(w.Parts) == 0 {
@@ -337,13 +363,16 @@ func (p *parser) interp() Part {
 // str parses a double-quoted string.
 func (p *parser) str() *String {
 	open := p.next()
-	s := &String{}
+	s := newString()
 	for {
 		t := p.at(p.i)
 		switch t.k {
 		case tStrEnd:
 			p.next()
 			s.Span = p.span(open.off, t.end)
+			if len(s.Parts) == 0 {
+				s.Parts = nil // "" has no parts
+			}
 			return s
 		case tStrText:
 			p.next()
