@@ -304,8 +304,8 @@ func TestBulkRunFailureRollsBack(t *testing.T) {
 	}
 }
 
-// TestBulkEnsureBatch50k: one EnsureBatch of 50k route wants (one
-// journal append, one pipelined RouteBatch) whose want 25,437 the kernel
+// TestBulkEnsureBatch50k: one EnsureBatch of 50k route wants (journaled
+// and sent pipelined, chunk by chunk) whose want 25,437 the kernel
 // refuses reports that index, and the rollback restores the exact state
 // (replaced routes included).
 func TestBulkEnsureBatch50k(t *testing.T) {
@@ -334,8 +334,12 @@ func TestBulkEnsureBatch50k(t *testing.T) {
 	if !errors.As(err, &be) || be.Index != bad || !errors.Is(err, syscall.ENETUNREACH) {
 		t.Fatalf("EnsureBatch = %v, want a *BatchError at %d (ENETUNREACH)", err, bad)
 	}
-	if len(steps) != bad || tx.Steps() != n {
-		t.Errorf("%d steps returned, %d journaled; want %d and %d", len(steps), tx.Steps(), bad, n)
+	// Every step up to the refused one was journaled; the group is
+	// prepared, journaled and sent in chunks (a kernel.Flight), and none
+	// is prepared after the refusal was seen, so a few chunks after it
+	// may be journaled too (never sent), not all of them.
+	if len(steps) != bad || tx.Steps() <= bad || tx.Steps() > n {
+		t.Errorf("%d steps returned, %d journaled; want %d and (%d, %d]", len(steps), tx.Steps(), bad, bad, n)
 	}
 	if got := len(routesOf(t, k, kernel.Host, 100)); got <= bad {
 		t.Errorf("table 100 holds %d routes: the batch did not reach the kernel as expected", got)

@@ -333,9 +333,7 @@ func (e *Ensurer) ApplyAll(steps []*Step) (int, error) {
 	for i := 0; i < len(steps); {
 		j := i
 		if batching {
-			for j < len(steps) && len(steps[j].ops) == 1 && steps[j].ops[0].route != nil && steps[j].ops[0].ns == steps[i].ops[0].ns {
-				j++
-			}
+			j = runEnd(steps, i)
 		}
 		if j-i < 2 {
 			if err := e.Apply(steps[i]); err != nil {

@@ -14,8 +14,9 @@ package kernel
 //
 // Runs are sent in order, one at a time. After a run fails, the runs
 // sent behind it are not applied; Wait reports how many steps were
-// applied in all (every step before the failed one, in send order) and
-// the failure, exactly as ApplyAll on the same steps would.
+// applied in all (every step before the failed one, in the order given
+// to Apply) and the failure, exactly as ApplyAll on the same steps
+// would.
 type Flight struct {
 	e    *Ensurer
 	rb   RouteBatcher
@@ -50,13 +51,13 @@ func (e *Ensurer) Fly() *Flight {
 		return nil
 	}
 	f := &Flight{e: e, rb: rb, work: make(chan flightRun, flightDepth), done: make(chan flightRun, flightDepth+1)}
-	go f.send()
+	go f.run()
 	return f
 }
 
-// send is the Flight's goroutine: it applies runs until work is closed,
+// run is the Flight's goroutine: it applies runs until work is closed,
 // skipping every run after a failed one.
-func (f *Flight) send() {
+func (f *Flight) run() {
 	failed := false
 	for r := range f.work {
 		if !failed {
@@ -68,19 +69,32 @@ func (f *Flight) send() {
 	close(f.done)
 }
 
-// Send hands steps to the Flight. It reports false, sending nothing,
-// when they are not a run ApplyAll would batch (each step a single route
-// change, all in one namespace, at least two): the caller then Waits
-// and applies them with ApplyAll. After a failure was collected it
-// sends nothing and reports true (Wait reports the failure).
-func (f *Flight) Send(steps []*Step) bool {
-	ns, ok := routeRun(steps)
-	if !ok {
-		return false
+// Apply applies steps, in order, as ApplyAll would: runs of route
+// changes (see ApplyAll) go to the Flight's goroutine, any other step is
+// applied here once every run sent before it is done. After a failure
+// was collected it applies nothing (Wait reports the failure).
+func (f *Flight) Apply(steps []*Step) {
+	for i := 0; i < len(steps) && !f.stopped; {
+		if j := runEnd(steps, i); j-i >= 2 {
+			f.send(steps[i:j])
+			i = j
+			continue
+		}
+		f.drain()
+		if f.stopped {
+			return
+		}
+		if err := f.e.Apply(steps[i]); err != nil {
+			f.stopped, f.err = true, err
+			return
+		}
+		f.applied++
+		i++
 	}
-	if f.stopped {
-		return true
-	}
+}
+
+// send hands a run of route steps to the goroutine.
+func (f *Flight) send(steps []*Step) {
 	ops := make([]RouteOp, len(steps))
 	for i, s := range steps {
 		ops[i] = *s.ops[0].route
@@ -89,8 +103,14 @@ func (f *Flight) Send(steps []*Step) bool {
 		f.collect(<-f.done)
 	}
 	f.inFlight++
-	f.work <- flightRun{ns: ns, steps: steps, ops: ops}
-	return true
+	f.work <- flightRun{ns: steps[0].ops[0].ns, steps: steps, ops: ops}
+}
+
+// drain waits for every run sent.
+func (f *Flight) drain() {
+	for f.inFlight > 0 {
+		f.collect(<-f.done)
+	}
 }
 
 // Failed reports whether a run collected so far failed (Collect first
@@ -114,9 +134,7 @@ func (f *Flight) Collect() {
 // the first step that failed, if one did. The Flight cannot be used
 // afterwards.
 func (f *Flight) Wait() (int, error) {
-	for f.inFlight > 0 {
-		f.collect(<-f.done)
-	}
+	f.drain()
 	close(f.work)
 	for range f.done {
 	}
@@ -136,24 +154,15 @@ func (f *Flight) collect(r flightRun) {
 	}
 }
 
-// routeRun reports whether steps are a run RouteBatch takes: at least
-// two, each a single route change, all in one namespace.
-func routeRun(steps []*Step) (string, bool) {
-	if len(steps) < 2 {
-		return "", false
+// runEnd returns the end of the run of steps starting at steps[i] that
+// RouteBatch can take at once: each a single route change, all in the
+// namespace of steps[i]. (A run shorter than two is applied with Apply.)
+func runEnd(steps []*Step, i int) int {
+	j := i
+	for j < len(steps) && len(steps[j].ops) == 1 && steps[j].ops[0].route != nil && steps[j].ops[0].ns == steps[i].ops[0].ns {
+		j++
 	}
-	ns := ""
-	for i, s := range steps {
-		if len(s.ops) != 1 || s.ops[0].route == nil {
-			return "", false
-		}
-		if i == 0 {
-			ns = s.ops[0].ns
-		} else if s.ops[0].ns != ns {
-			return "", false
-		}
-	}
-	return ns, true
+	return j
 }
 
 // batchApplied records that the kernel applied steps[:n] of a run sent to

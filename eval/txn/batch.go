@@ -2,6 +2,7 @@ package txn
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/nets-lang/nets/kernel"
 )
@@ -65,6 +66,91 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 		return at[stop], hookErr
 	}
 	return len(steps), nil
+}
+
+// flightChunk is how many wants of a group are prepared and journaled
+// before they are handed to the kernel (ensureGroupFlight): small enough
+// that the first chunk reaches the kernel soon and the last one leaves
+// little to wait for, big enough that a journal write and fsync per
+// chunk cost nothing next to the chunk (the kernel layer sends requests
+// 1000 per sendmsg).
+var flightChunk = 1024 // a variable for tests (SetFlightChunk)
+
+// ensureGroupFlight is ensureGroup on a kernel that pipelines route
+// changes (kernel.Ensurer.Fly): the group is prepared, journaled and
+// applied chunk by chunk, each chunk's route changes sent by the Flight's
+// goroutine while the next chunk is prepared and journaled, so that
+// preparing and journaling overlap with the kernel's own work instead of
+// adding to it. The rules are those of ensureGroup: a chunk's inverses
+// are durable before any of its changes is sent, and the BeforeApply
+// hook of a step runs after that and before the step is sent; on a
+// failure the steps before the failed one were applied, the rest of its
+// run may have been (their inverses are journaled and undo them
+// idempotently), and nothing after it is sent. It returns the steps
+// applied (every step, when nothing failed) and the first failure.
+func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]*kernel.Step, error) {
+	steps := make([]*kernel.Step, 0, len(ws))
+	var sent []int // steps[sent[x]] is the x-th step handed to f
+	var stopErr error
+	stopAt := 0 // with stopErr: the index into steps (and ws) it is reported at
+	for lo := 0; lo < len(ws) && stopErr == nil && !f.Failed(); lo += flightChunk {
+		first := len(steps)
+		for i := lo; i < min(lo+flightChunk, len(ws)); i++ {
+			var s *kernel.Step
+			var err error
+			if restoreOnly(ws[i]) {
+				err = errors.New("txn: restore-only wants have no inverse and cannot be part of a transaction")
+			} else {
+				s, err = t.e.Prepare(ws[i])
+			}
+			if err != nil {
+				// What was prepared before it is still applied, as
+				// ensuring one at a time would have.
+				stopErr, stopAt = err, i
+				break
+			}
+			steps = append(steps, s)
+		}
+		seq := len(t.recs)
+		var recs []record
+		var chunk []*kernel.Step
+		var at []int // chunk[x] is steps[at[x]]
+		for x := first; x < len(steps); x++ {
+			if steps[x].Changed() {
+				recs = append(recs, record{seq: seq + len(recs), inverse: steps[x].Inverse})
+				chunk, at = append(chunk, steps[x]), append(at, x)
+			}
+		}
+		if len(recs) > 0 {
+			if err := t.journal(recs); err != nil {
+				stopErr, stopAt = err, first
+				break
+			}
+		}
+		if t.o.BeforeApply != nil {
+			for x, s := range chunk {
+				if err := t.o.BeforeApply(seq+x, s); err != nil {
+					stopErr, stopAt = err, at[x]
+					chunk, at = chunk[:x], at[:x]
+					break
+				}
+			}
+		}
+		sent = append(sent, at...)
+		f.Apply(chunk)
+		f.Collect()
+	}
+	n, err := f.Wait()
+	for _, x := range sent[:n] {
+		t.changes = append(t.changes, steps[x].Changes...)
+	}
+	switch {
+	case err != nil: // the kernel refused steps[sent[n]], before any other stop
+		return steps[:sent[n]], &BatchError{base + sent[n], err}
+	case stopErr != nil:
+		return steps[:min(stopAt, len(steps))], &BatchError{base + stopAt, stopErr}
+	}
+	return steps, nil
 }
 
 // undoGroupMax bounds a group of undone steps: all of a group's steps

@@ -103,49 +103,62 @@ func TestLiveBatchFaults(t *testing.T) {
 	for _, s := range []int{0, 1, 1000, 1001, 2002, 5001} { // steps count the address wants too
 		injs = append(injs, inj{fmt.Sprintf("step%d", s), -1, false, s})
 	}
+	// Each injection runs twice: with groups applied at once (ApplyAll)
+	// and with groups prepared, journaled and sent chunk by chunk
+	// through a kernel.Flight (chunks of 300: every group of 1000
+	// routes is four runs in flight).
 	for _, in := range injs {
-		t.Run(in.name, func(t *testing.T) {
-			nk, ns := ktest.New(t)
-			ensureAll(t, nk, crashPre(n))
-			before := liveState(t, nk, ns, "")
-			fb := &faultBatcher{Kernel: nk, rb: kernel.Kernel(nk).(kernel.RouteBatcher), failAt: in.op, after: in.after}
-			if in.op < 0 {
-				fb.failAt = -1
+		for _, flight := range []bool{false, true} {
+			name := in.name
+			if flight {
+				name += "-flight"
 			}
-			o := journalOpts(t)
-			o.BeforeApply = func(i int, _ *kernel.Step) error {
-				if i == in.step {
-					return errInjected
+			t.Run(name, func(t *testing.T) {
+				if flight {
+					defer txn.SetFlightChunk(300)()
 				}
-				return nil
-			}
-			tx := begin(t, fb, o)
-			want := stepOf(in.step)
-			if in.op >= 0 {
-				want = wantOf[in.op]
-			}
-			var err error
-			for c, ch := range chunks {
-				if _, err = tx.EnsureBatch(ch); err != nil {
-					var be *txn.BatchError
-					if !errors.As(err, &be) || c != want[0] || be.Index != want[1] {
-						t.Errorf("chunk %d: %v names want %d, want chunk %d want %d", c, err, be.Index, want[0], want[1])
+				nk, ns := ktest.New(t)
+				ensureAll(t, nk, crashPre(n))
+				before := liveState(t, nk, ns, "")
+				fb := &faultBatcher{Kernel: nk, rb: kernel.Kernel(nk).(kernel.RouteBatcher), failAt: in.op, after: in.after}
+				if in.op < 0 {
+					fb.failAt = -1
+				}
+				o := journalOpts(t)
+				o.BeforeApply = func(i int, _ *kernel.Step) error {
+					if i == in.step {
+						return errInjected
 					}
-					break
+					return nil
 				}
-			}
-			if !errors.Is(err, errInjected) {
-				t.Fatalf("EnsureBatch: %v, want the injected failure", err)
-			}
-			if err := tx.Rollback(); err != nil {
-				t.Fatalf("rollback: %v", err)
-			}
-			if d := diffLines(before, liveState(t, nk, ns, "")); d != "" {
-				t.Fatalf("state after rollback differs:\n%s", d)
-			}
-		})
+				tx := begin(t, fb, o)
+				want := stepOf(in.step)
+				if in.op >= 0 {
+					want = wantOf[in.op]
+				}
+				var err error
+				for c, ch := range chunks {
+					if _, err = tx.EnsureBatch(ch); err != nil {
+						var be *txn.BatchError
+						if !errors.As(err, &be) || c != want[0] || be.Index != want[1] {
+							t.Errorf("chunk %d: %v names want %d, want chunk %d want %d", c, err, be.Index, want[0], want[1])
+						}
+						break
+					}
+				}
+				if !errors.Is(err, errInjected) {
+					t.Fatalf("EnsureBatch: %v, want the injected failure", err)
+				}
+				if err := tx.Rollback(); err != nil {
+					t.Fatalf("rollback: %v", err)
+				}
+				if d := diffLines(before, liveState(t, nk, ns, "")); d != "" {
+					t.Fatalf("state after rollback differs:\n%s", d)
+				}
+			})
+		}
 	}
-	t.Logf("batched injection points: %d", len(injs))
+	t.Logf("batched injection points: %d, each with and without a Flight", len(injs))
 
 	// Failures inside the pipelined undo: the rollback reports them and
 	// keeps the journal; Recover then restores the exact state.

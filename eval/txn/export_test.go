@@ -12,3 +12,12 @@ func (t *Tx) Abandon() {
 	}
 	t.done = true
 }
+
+// SetFlightChunk sets how many wants of a group are prepared before they
+// are sent through a kernel.Flight (and so the smallest group that uses
+// one), returning the function that restores it.
+func SetFlightChunk(n int) (restore func()) {
+	old := flightChunk
+	flightChunk = n
+	return func() { flightChunk = old }
+}

@@ -342,6 +342,11 @@ func table(t uint32) uint32 {
 // those that change something in one append, then applies them. base is
 // the index of ws[0] in the caller's slice.
 func (t *Tx) ensureGroup(ws []kernel.Want, base int) ([]*kernel.Step, error) {
+	if len(ws) > flightChunk {
+		if f := t.e.Fly(); f != nil {
+			return t.ensureGroupFlight(f, ws, base)
+		}
+	}
 	steps := make([]*kernel.Step, 0, len(ws))
 	var prepErr error
 	for i, w := range ws {
