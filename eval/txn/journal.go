@@ -57,6 +57,10 @@ type record struct {
 	seq     int
 	inverse []kernel.Want
 	undone  bool
+	// packed, in a running Tx's records, is 1 + the offset in Tx.packed
+	// of the packed form of the inverse (which is then nil, see
+	// journal_pack.go); 0 when the inverse is not packed.
+	packed int32
 }
 
 // JournalInfo describes a journal left on disk (see Pending).

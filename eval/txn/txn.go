@@ -109,7 +109,11 @@ type Tx struct {
 	lock *dirLock
 	j    *journal // nil with NoJournal
 
-	recs    []record // journaled steps, oldest first (mirrors the journal)
+	// recs are the journaled steps, oldest first (mirroring the
+	// journal). A record whose packed is set has its inverse in packed
+	// instead (journal_pack.go) until Rollback unpacks them all.
+	recs    []record
+	packed  []byte
 	changes []kernel.Change
 	done    bool
 }
@@ -211,14 +215,17 @@ func (t *Tx) Ensure(w kernel.Want) (*kernel.Step, error) {
 }
 
 // journal makes recs durable (a no-op with NoJournal) and then counts
-// them as part of the transaction.
+// them as part of the transaction, their route inverses packed (only
+// Rollback reads them again).
 func (t *Tx) journal(recs []record) error {
 	if t.j != nil {
 		if err := t.j.appendRecords(recs); err != nil {
 			return err
 		}
 	}
+	from := len(t.recs)
 	t.recs = append(t.recs, recs...)
+	t.pack(from)
 	return nil
 }
 
@@ -690,6 +697,7 @@ func (t *Tx) Rollback() error {
 	if t.j != nil && t.j.f != nil {
 		j = t.j
 	}
+	t.unpackAll()
 	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j, t.o.OnMoot)
 	if len(fails) > 0 {
 		ue := &UndoError{Failures: fails, Undone: undone}
