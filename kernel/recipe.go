@@ -142,6 +142,20 @@ func (t *TableNames) Name(id uint32) string {
 	return strconv.FormatUint(uint64(id), 10)
 }
 
+// appendName appends Name(id) to b.
+func (t *TableNames) appendName(b []byte, id uint32) []byte {
+	if t == nil {
+		for n, i := range builtinTables {
+			if i == id {
+				return append(b, n...)
+			}
+		}
+	} else if n, ok := t.byID[id]; ok {
+		return append(b, n...)
+	}
+	return strconv.AppendUint(b, uint64(id), 10)
+}
+
 // ID resolves a table name or number (decimal or 0x hex) to its id. It
 // reports false for unknown names, 0 and "all".
 func (t *TableNames) ID(s string) (uint32, bool) {
@@ -399,47 +413,67 @@ func formatDst(r Route) string {
 	return FormatPrefix(r.Dst)
 }
 
+// appendDst appends formatDst(r) to b.
+func appendDst(b []byte, r Route) []byte {
+	switch {
+	case r.Dst.Bits() == 0 && (r.Dst.Addr().Is4() || r.Gateway.Is6()):
+		return append(b, "default"...)
+	case !r.Dst.IsValid():
+		return append(b, r.Dst.String()...)
+	case r.Dst.Bits() == r.Dst.Addr().BitLen():
+		return r.Dst.Addr().AppendTo(b)
+	}
+	return r.Dst.AppendTo(b)
+}
+
 // FormatRoute renders a route in recipe syntax, omitting defaults (table
 // main, type unicast, metric 0 or IPv6's 1024, proto boot, the default
 // scope). Table ids are named through names (nil: built-ins only).
 func FormatRoute(r Route, names *TableNames) string {
-	var b strings.Builder
-	b.WriteString("route ")
+	// Appended into a stack buffer: one allocation, the string (a plan
+	// or run of a full table renders every route).
+	var buf [160]byte
+	return string(appendRoute(buf[:0], r, names))
+}
+
+// appendRoute appends FormatRoute(r, names) to b.
+func appendRoute(b []byte, r Route, names *TableNames) []byte {
+	b = append(b, "route "...)
 	if r.Type != RouteUnicast && r.Type != 0 {
-		b.WriteString(RouteTypeName(r.Type) + " ")
+		b = append(append(b, RouteTypeName(r.Type)...), ' ')
 	}
-	b.WriteString(formatDst(r))
+	b = appendDst(b, r)
 	if r.TOS != 0 {
-		fmt.Fprintf(&b, " tos 0x%x", r.TOS)
+		b = strconv.AppendUint(append(b, " tos 0x"...), uint64(r.TOS), 16)
 	}
 	if r.Gateway.IsValid() {
-		b.WriteString(" via " + r.Gateway.String())
+		b = r.Gateway.AppendTo(append(b, " via "...))
 	}
 	if r.Dev != "" {
-		b.WriteString(" dev " + r.Dev)
+		b = append(append(b, " dev "...), r.Dev...)
 	}
 	if r.Table != TableMain && r.Table != TableUnspec {
-		b.WriteString(" table " + names.Name(r.Table))
+		b = names.appendName(append(b, " table "...), r.Table)
 	}
 	if r.Priority != DefaultMetric(r.Dst) {
-		fmt.Fprintf(&b, " metric %d", r.Priority)
+		b = strconv.AppendUint(append(b, " metric "...), uint64(r.Priority), 10)
 	}
 	if r.Src.IsValid() {
-		b.WriteString(" src " + r.Src.String())
+		b = r.Src.AppendTo(append(b, " src "...))
 	}
 	if r.Protocol != 3 && r.Protocol != 0 {
-		b.WriteString(" proto " + ProtoName(r.Protocol))
+		b = append(append(b, " proto "...), ProtoName(r.Protocol)...)
 	}
 	if r.Scope != DefaultRouteScope(r) {
-		b.WriteString(" scope " + ScopeName(r.Scope))
+		b = append(append(b, " scope "...), ScopeName(r.Scope)...)
 	}
 	if r.MTU != 0 {
-		fmt.Fprintf(&b, " mtu %d", r.MTU)
+		b = strconv.AppendUint(append(b, " mtu "...), uint64(r.MTU), 10)
 	}
 	if r.OnLink {
-		b.WriteString(" onlink")
+		b = append(b, " onlink"...)
 	}
-	return b.String()
+	return b
 }
 
 var ipprotoNames = map[uint8]string{1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp"}
