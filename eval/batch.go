@@ -62,12 +62,17 @@ type decodedStmt struct {
 // their decodings.
 const memoMax = 1024
 
-// decode is lang.Decode(s), remembered: a statement in a loop body or a
-// recipe function runs many times, and its decoding (schema lookup,
-// keyword matching, literal checks) depends only on the statement's
-// text, not on the values it is evaluated with. The evaluator only reads
-// the Decoded.
+// decode is lang.Decode(s), remembered when s is in a loop body or a
+// recipe function (or an included file): such a statement may run many
+// times, and its decoding (schema lookup, keyword matching, literal
+// checks) depends only on the statement's text, not on the values it is
+// evaluated with. The evaluator only reads the Decoded.
 func (e *evaluator) decode(s *lang.NetStmt) (*lang.Decoded, lang.Diagnostics) {
+	if e.loops == 0 && e.depth == 0 {
+		// Runs once (a top-level statement of the recipe): remembering
+		// it would only cost (100k such lines: 40 ms of map inserts).
+		return lang.Decode(s)
+	}
 	if r, ok := e.batch.memo[s]; ok {
 		return r.d, r.ds
 	}

@@ -35,6 +35,7 @@ type evaluator struct {
 	peer  *kernel.WGPeerWant
 
 	depth    int      // nested function calls and includes
+	loops    int      // for loops being run (their bodies repeat: batch.go's decode memo)
 	maxDepth int      // limit of depth
 	files    []string // include stack, cleaned paths
 	stmt     lang.Stmt
@@ -317,6 +318,8 @@ func (e *evaluator) forStmt(s *lang.For, sc *scope) error {
 	default:
 		return errorf(s.Iter, "for: cannot iterate over %s %s (a list or a record)", article(v.Type()), v.Type())
 	}
+	e.loops++
+	defer func() { e.loops-- }()
 	for _, it := range items {
 		if err := e.ctx.Err(); err != nil {
 			return lang.Diagnostic{Pos: posOf(s), End: endOf(s), Msg: "interrupted in this loop: " + err.Error(), Err: err}
