@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // The parser is a hand-written recursive-descent parser over the tokens of
@@ -48,6 +49,36 @@ type parser struct {
 	atEOF    bool // input ended inside an unfinished construct
 	comments []*Comment
 	scratch  []Arg // see args
+
+	// The nodes most recipes have many of are allocated in chunks.
+	words    slab[wordAndPart]
+	netStmts slab[NetStmt]
+	argLists slab[Arg]
+}
+
+// slab hands out the elements of chunks of Ts, of 8 elements at first,
+// then twice as many each time up to 16 KiB (a size class of Go's
+// allocator, so that a full chunk wastes no memory): a few allocations
+// instead of one per node, and no size-class rounding of each. A chunk
+// stays alive as long as one of its elements does, which the nodes of a
+// parsed file mostly do together.
+type slab[T any] struct{ buf []T }
+
+func (s *slab[T]) new() *T { return &s.make(1)[0] }
+
+// make returns n zero Ts (a slice of capacity n).
+func (s *slab[T]) make(n int) []T {
+	var zero T
+	limit := max(16384/int(unsafe.Sizeof(zero)), 1)
+	if n > limit/4 {
+		return make([]T, n) // big: its own allocation
+	}
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]T, 0, min(max(2*cap(s.buf), 8, n), limit))
+	}
+	i := len(s.buf)
+	s.buf = s.buf[:i+n]
+	return s.buf[i : i+n : i+n]
 }
 
 // bailout unwinds the parser to the statement loop after an error.
@@ -675,7 +706,7 @@ var execGlue = map[string]bool{"=": true, "+": true, "*": true, ",": true, "==":
 // execWord is a word of exec's arguments: adjacent words, interpolations
 // and the operators of execGlue, like a shell word.
 func (p *parser) execWord() *Word {
-	w := newWord()
+	w := p.newWord()
 	w.start = p.peek().off
 	for first := true; first || p.adjacent(); first = false {
 		t := p.at(p.i)
@@ -738,7 +769,8 @@ func (p *parser) inNetns() *InNetns {
 
 func (p *parser) netStmt(start uint32, del bool) *NetStmt {
 	v := p.next()
-	s := &NetStmt{Del: del, Verb: v.v, VerbSpan: p.span(v.off, v.end), Parent: p.ctx}
+	s := p.netStmts.new()
+	*s = NetStmt{Del: del, Verb: v.v, VerbSpan: p.span(v.off, v.end), Parent: p.ctx}
 	s.Args = p.args()
 	if p.isOp(p.peek(), "<") {
 		saved := p.ctx
@@ -814,7 +846,7 @@ func (p *parser) args() []Arg {
 	}
 	var list []Arg
 	if n := len(p.scratch) - start; n > 0 {
-		list = make([]Arg, n)
+		list = p.argLists.make(n)
 		copy(list, p.scratch[start:])
 		clear(p.scratch[start:])
 	}
@@ -830,7 +862,7 @@ func (p *parser) arg() Arg {
 	case t.k == tWord && t.v == "-" && !p.gluedInterp():
 		// A lone '-' is a word in an argument position.
 		p.next()
-		w := newWord()
+		w := p.newWord()
 		w.Span = p.span(t.off, t.end)
 		w.Parts = append(w.Parts, Part{Span: p.span(t.off, t.end), Lit: t.v})
 		return w

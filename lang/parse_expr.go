@@ -250,7 +250,7 @@ func (p *parser) record() *Record {
 			// key:value in one token: the value is the rest of the word,
 			// plus anything glued to it.
 			vpos := kend + 1
-			w := newWord()
+			w := p.newWord()
 			w.Parts = append(w.Parts, Part{Span: p.span(vpos, t.end), Lit: rest})
 			w.start = vpos
 			p.wordTail(w)
@@ -289,8 +289,8 @@ type wordAndPart struct {
 	p [1]Part
 }
 
-func newWord() *Word {
-	b := &wordAndPart{}
+func (p *parser) newWord() *Word {
+	b := p.words.new()
 	b.w.Parts = b.p[:0:1]
 	return &b.w
 }
@@ -309,7 +309,7 @@ func newString() *String {
 
 // word parses a bare word with the interpolations glued to it.
 func (p *parser) word() *Word {
-	w := newWord()
+	w := p.newWord()
 	w.start = p.peek().off
 	p.wordTail(w)
 	if len(w.Parts) == 0 {
