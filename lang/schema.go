@@ -532,23 +532,36 @@ func decodeArgs(ds Diagnostics, d *Decoded, sc *Schema, args []Arg, del bool, ve
 	if sc.Verb == "route" && !del {
 		ds = append(ds, checkRoute(d)...)
 	}
-	// Literal values. bad[i] tells whether d.Fields[i] has a bad literal.
-	var badBuf [16]bool
-	bad := badBuf[:0]
+	// Literal values. fams[i] is the family of d.Fields[i]'s literal
+	// address, famBad when the literal is bad.
+	var famBuf [16]int8
+	fams := famBuf[:0]
 	for _, f := range d.Fields {
 		if f.Value == nil {
-			bad = append(bad, false)
+			fams = append(fams, famNone)
 			continue
 		}
 		n := len(ds)
-		ds = appendLiteralDiags(ds, f.Param, f.Value)
-		bad = append(bad, len(ds) > n)
+		var fam int8
+		ds, fam = literalDiags(ds, f.Param, f.Value)
+		if len(ds) > n {
+			fam = famBad
+		}
+		fams = append(fams, fam)
 	}
-	if fam, ok := familyGroups[sc.Verb]; ok && sc.Parent == "" {
-		ds = append(ds, checkFamilies(d, fam, bad)...)
+	if names, ok := familyGroups[sc.Verb]; ok && sc.Parent == "" {
+		ds = append(ds, checkFamilies(d, names, fams)...)
 	}
 	return ds
 }
+
+// Families of literal addresses (see literalDiags).
+const (
+	famNone int8 = iota // not a literal address (or prefix)
+	famBad              // a literal that does not parse
+	fam4
+	fam6
+)
 
 // familyGroups lists, per statement, the fields whose literal addresses
 // must all be of one family (IPv4 or IPv6). A route's via may differ
@@ -560,25 +573,18 @@ var familyGroups = map[string][]string{
 }
 
 // checkFamilies reports literal addresses of fields names that mix IPv4
-// and IPv6. bad[i] tells whether d.Fields[i] has a literal already
-// reported.
-func checkFamilies(d *Decoded, names []string, bad []bool) Diagnostics {
+// and IPv6. fams[i] is the family of d.Fields[i]'s literal.
+func checkFamilies(d *Decoded, names []string, fams []int8) Diagnostics {
 	var first *Field
 	firstV4 := false
 	for _, n := range names {
 		i := d.index(n)
-		if i < 0 || bad[i] {
+		if i < 0 || fams[i] != fam4 && fams[i] != fam6 {
 			continue
 		}
 		f := d.Fields[i]
-		text, ok := literalText(f.Value)
-		if !ok {
-			continue
-		}
-		is4, ok := literalFamily(f.Param, text)
-		if !ok {
-			continue
-		}
+		text, _ := literalText(f.Value)
+		is4 := fams[i] == fam4
 		if first == nil {
 			first, firstV4 = f, is4
 			continue
@@ -684,6 +690,61 @@ func checkViaFamily(d *Decoded) Diagnostics {
 // interpolation) against p.
 func checkLiteral(p *Param, a Arg) Diagnostics {
 	return appendLiteralDiags(nil, p, a)
+}
+
+// literalDiags appends the diagnostics of checkLiteral(p, a) to ds, and
+// returns the family of a when it is a literal address or prefix that
+// parses (fam4, fam6; otherwise famNone).
+func literalDiags(ds Diagnostics, p *Param, a Arg) (Diagnostics, int8) {
+	var text string
+	var ok bool
+	switch a := a.(type) {
+	case *Word:
+		text, ok = a.Literal()
+	case *String:
+		text, ok = a.Literal()
+	default:
+		return appendLiteralDiags(ds, p, a), famNone
+	}
+	if !ok || p.Type == TAny {
+		return ds, famNone
+	}
+	fam, err := p.validateFamily(text)
+	if err != nil {
+		pos, end := a.Bounds()
+		return append(ds, Diagnostic{Pos: pos, End: end, Msg: err.Error(), Hint: HintOf(err), Err: err}), famNone
+	}
+	return ds, fam
+}
+
+// validateFamily is validate, and tells the family of an address or
+// prefix (fam4, fam6; famNone for other types and p.Words) as
+// literalFamily does.
+func (p *Param) validateFamily(text string) (int8, error) {
+	if contains(p.Words, text) {
+		return famNone, nil
+	}
+	fam := func(is4 bool) int8 {
+		if is4 {
+			return fam4
+		}
+		return fam6
+	}
+	switch p.Type {
+	case TAddr:
+		a, err := netip.ParseAddr(text)
+		if err != nil {
+			return famNone, notA(text, "an IP address")
+		}
+		return fam(a.Unmap().Is4()), nil
+	case TPrefix, TNet:
+		pfx, err := parsePrefixValue(text, p.Type == TNet)
+		if err != nil {
+			return famNone, err
+		}
+		return fam(pfx.Addr().Unmap().Is4()), nil
+	}
+	return famNone, p.validate(text)
 }
 
 // appendLiteralDiags appends the diagnostics of checkLiteral(p, a) to ds.
