@@ -267,6 +267,12 @@ func isIdentStart(c byte) bool { return c == '_' || c >= 'A' && c <= 'Z' || c >=
 
 func isIdentByte(c byte) bool { return c == '_' || isAlnum(c) }
 
-func isWordByte(c byte) bool {
-	return isAlnum(c) || strings.IndexByte("_.:/%@-", c) >= 0
-}
+func isWordByte(c byte) bool { return wordBytes[c] }
+
+// wordBytes[c] tells whether c is a byte of a word: [A-Za-z0-9_.:/%@\-].
+var wordBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte("_.:/%@-", byte(c)) >= 0
+	}
+	return t
+}()

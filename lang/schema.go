@@ -181,10 +181,13 @@ var showSchemas = map[string]*Schema{
 		Positional: []*Param{{Name: "name", Type: TIfName, Optional: true}}},
 }
 
-var schemaIndex = func() map[string]*Schema {
-	m := map[string]*Schema{}
+// schemaKey is a statement's block context and verb.
+type schemaKey struct{ parent, verb string }
+
+var schemaIndex = func() map[schemaKey]*Schema {
+	m := map[schemaKey]*Schema{}
 	for _, s := range schemas {
-		m[s.Parent+"/"+s.Verb] = s
+		m[schemaKey{s.Parent, s.Verb}] = s
 		if s.Kinds != nil {
 			makeKindOptions(s)
 		}
@@ -194,7 +197,7 @@ var schemaIndex = func() map[string]*Schema {
 
 // Lookup returns the schema of verb in the block context parent ("",
 // "wireguard" or "peer").
-func Lookup(parent, verb string) *Schema { return schemaIndex[parent+"/"+verb] }
+func Lookup(parent, verb string) *Schema { return schemaIndex[schemaKey{parent, verb}] }
 
 // Schemas returns every network statement schema.
 func Schemas() []*Schema { return schemas }
