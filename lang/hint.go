@@ -22,6 +22,9 @@ func TableHint(name string, known []string) string {
 func declaredTables(f *File) map[string]int {
 	m := map[string]int{}
 	Inspect(f, func(n Node) bool {
+		if _, ok := n.(Expr); ok {
+			return false // no statements inside
+		}
 		s, ok := n.(*NetStmt)
 		if !ok || s.Verb != "table" || s.Del {
 			return true
