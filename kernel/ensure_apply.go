@@ -179,6 +179,9 @@ func (e *Ensurer) Prepare(w Want) (*Step, error) {
 	if n != 1 {
 		return nil, fmt.Errorf("ensure: a want needs exactly one object, has %d", n)
 	}
+	if w.Route != nil {
+		return e.prepRoute(w) // (ensure_route.go)
+	}
 	s := &Step{Want: w}
 	var err error
 	switch {
@@ -188,8 +191,6 @@ func (e *Ensurer) Prepare(w Want) (*Step, error) {
 		err = e.prepLink(s, w)
 	case w.Addr != nil:
 		err = e.prepAddr(s, w)
-	case w.Route != nil:
-		err = e.prepRoute(s, w)
 	case w.Rule != nil:
 		err = e.prepRule(s, w)
 	case w.Neigh != nil:
@@ -1303,162 +1304,6 @@ func addrDelInverse(n *mns, ns string, cur *maddr) []Want {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// ---- routes ----
-
-// routeAll states every route attribute (inverses restore exactly).
-const routeAll = RouteSetGateway | RouteSetDev | RouteSetSrc | RouteSetProtocol | RouteSetScope | RouteSetMTU | RouteSetOnLink
-
-func routeString(r Route) string {
-	k := keyOfRoute(r)
-	return fmt.Sprintf("%d %s %d %d %d %s %s %s %d %d %d %v", k.table, k.dst, k.tos, k.priority, r.Type, r.Gateway, r.Dev, r.Src, r.Protocol, r.Scope, r.MTU, r.OnLink)
-}
-
-// fillRoute gives a wanted route ip(8)'s defaults for what was not stated.
-func fillRoute(rw RouteWant) Route {
-	r := rw.Route
-	if r.Dst.Bits() == 0 && r.Dst.Addr().Is4() && r.Gateway.Is6() {
-		r.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0) // `default via` an IPv6 gateway
-	}
-	r.Priority = requestMetric(r)
-	k := keyOfRoute(r)
-	r.Table, r.Dst = k.table, k.dst
-	if r.Type == 0 {
-		r.Type = RouteUnicast
-	}
-	if devless(r) {
-		r.Dev = ""
-	}
-	if rw.Set&RouteSetProtocol == 0 {
-		r.Protocol = 3 // boot
-	}
-	if rw.Set&RouteSetScope == 0 {
-		r.Scope = DefaultRouteScope(r)
-	}
-	if r.Dst.Addr().Is6() {
-		r.Scope = ScopeUniverse
-	}
-	return r
-}
-
-// routeSatisfies reports whether existing route cur satisfies the wanted
-// route r with stated attributes set.
-func routeSatisfies(cur, r Route, set RouteFields) bool {
-	if cur.Type != r.Type {
-		return false
-	}
-	switch {
-	case set&RouteSetGateway != 0 && cur.Gateway != r.Gateway,
-		set&RouteSetDev != 0 && cur.Dev != r.Dev,
-		set&RouteSetSrc != 0 && cur.Src != r.Src,
-		set&RouteSetProtocol != 0 && cur.Protocol != r.Protocol,
-		set&RouteSetScope != 0 && cur.Scope != r.Scope && !r.Dst.Addr().Is6(),
-		set&RouteSetMTU != 0 && cur.MTU != r.MTU,
-		set&RouteSetOnLink != 0 && cur.OnLink != r.OnLink:
-		return false
-	}
-	return true
-}
-
-// routeAttrs renders a route's attributes (everything but its identity).
-func routeAttrs(r Route) string {
-	full := FormatRoute(r, nil)
-	id := FormatRoute(Route{Table: TableMain, Dst: r.Dst, TOS: r.TOS, Priority: DefaultMetric(r.Dst), Type: RouteUnicast,
-		Protocol: 3, Scope: DefaultRouteScope(Route{Dst: r.Dst, Type: RouteUnicast})}, nil)
-	attrs := strings.TrimSpace(strings.Replace(full, strings.TrimPrefix(id, "route "), "", 1))
-	attrs = strings.TrimPrefix(attrs, "route")
-	// table and metric are identity; drop them from the attribute text.
-	words := strings.Fields(attrs)
-	var out []string
-	for i := 0; i < len(words); i++ {
-		if (words[i] == "table" || words[i] == "metric") && i+1 < len(words) {
-			i++
-			continue
-		}
-		out = append(out, words[i])
-	}
-	if len(out) == 0 {
-		return "unicast"
-	}
-	return strings.Join(out, " ")
-}
-
-// routeIdentity renders `route DST [tos] [table T] [metric N]`.
-func (e *Ensurer) routeIdentity(r Route) string {
-	s := "route " + formatDst(r)
-	if r.TOS != 0 {
-		s += fmt.Sprintf(" tos 0x%x", r.TOS)
-	}
-	if r.Table != TableMain {
-		s += " table " + e.Names.Name(r.Table)
-	}
-	if r.Priority != DefaultMetric(r.Dst) {
-		s += fmt.Sprintf(" metric %d", r.Priority)
-	}
-	return s
-}
-
-func (e *Ensurer) prepRoute(s *Step, w Want) error {
-	rw := *w.Route
-	ns := w.NS
-	if !rw.Route.Dst.IsValid() {
-		return fmt.Errorf("ensure route: no destination")
-	}
-	r := fillRoute(rw)
-	n, err := e.state(ns)
-	if err != nil {
-		return err
-	}
-	k := keyOfRoute(r)
-	cands := n.routes[k]
-	if w.Absent {
-		// The route with this identity and the stated attributes (type
-		// only when stated) must not exist; one that differs in them is
-		// another route and stays, as with `ip route del`.
-		var cur *Route
-		for _, c := range cands {
-			t := r
-			if rw.Route.Type == 0 {
-				t.Type = c.Type
-			}
-			if routeSatisfies(c, t, rw.Set) {
-				cur = &c
-				break
-			}
-		}
-		if !w.Exact && rw.Route.Priority == 0 {
-			// No metric stated: any metric, as `ip route del` (see
-			// anyMetricRoute).
-			if cur, err = e.anyMetricRoute(n, ns, r, rw, cur); err != nil {
-				return err
-			}
-		}
-		if cur == nil {
-			return nil
-		}
-		cur2 := *cur
-		s.change('-', ns, FormatRoute(cur2, e.Names))
-		s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur2, Set: routeAll}}}
-		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Del: true, Route: cur2}, do: func(k Kernel) error { return k.DelRoute(ns, cur2) }})
-		return nil
-	}
-	for _, c := range cands {
-		if routeSatisfies(c, r, rw.Set) {
-			return nil
-		}
-	}
-	if len(cands) == 0 {
-		s.change('+', ns, FormatRoute(r, e.Names))
-		s.Inverse = []Want{{NS: ns, Absent: true, Exact: true, Route: &RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}}}
-		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, false) }})
-		return nil
-	}
-	cur := cands[0]
-	s.change('~', ns, e.routeIdentity(r)+" "+routeAttrs(cur)+" -> "+routeAttrs(r))
-	s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur, Set: routeAll}}}
-	s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Replace: true, Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, true) }})
-	return nil
-}
 
 // ---- rules ----
 
