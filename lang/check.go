@@ -123,6 +123,7 @@ type checker struct {
 	tables    map[string]uint32 // declared table names
 	later     map[string]int    // table names the file declares, with their line (for hints)
 	including []string          // include chain (cleaned paths)
+	dec       Decoded           // the network statement being checked (see netStmt)
 }
 
 // Check checks f statically and returns every error found: syntax errors
@@ -272,7 +273,11 @@ func (c *checker) netStmt(s *NetStmt, sc *scope) {
 	for _, a := range s.Args {
 		c.expr(a, sc)
 	}
-	d, ds := Decode(s)
+	// Decoded into c.dec, reused: d is done with before the block's
+	// statements are checked.
+	d := &c.dec
+	d.reset(len(s.Args))
+	ds := decodeInto(d, s, Lookup(s.Parent, s.Verb))
 	c.diags = append(c.diags, ds...)
 	if d.Schema != nil {
 		switch s.Verb {

@@ -283,6 +283,19 @@ func (d *Decoded) Value(name string) Arg {
 // network statement it runs.
 func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 	sc := Lookup(s.Parent, s.Verb)
+	var d *Decoded
+	if sc == nil {
+		d = &Decoded{}
+	} else {
+		d = newDecoded(len(s.Args))
+	}
+	return d, decodeInto(d, s, sc)
+}
+
+// decodeInto decodes s, of schema sc (nil: none), into d, which is
+// empty (newDecoded, or reset for s).
+func decodeInto(d *Decoded, s *NetStmt, sc *Schema) Diagnostics {
+	d.Stmt = s
 	if sc == nil {
 		var where string
 		switch {
@@ -300,11 +313,9 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 		if where == "" {
 			where = "not a network statement"
 		}
-		d := &Decoded{Stmt: s}
-		return d, Diagnostics{{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: fmt.Sprintf("%s is %s", s.Verb, where)}}
+		return Diagnostics{{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: fmt.Sprintf("%s is %s", s.Verb, where)}}
 	}
-	d := newDecoded(len(s.Args))
-	d.Stmt, d.Schema = s, sc
+	d.Schema = sc
 	var ds Diagnostics
 	if s.Del && !sc.Del {
 		ds = append(ds, Diagnostic{Pos: s.VerbSpan.Pos(), End: s.VerbSpan.End(), Msg: fmt.Sprintf("del %s is not supported", s.Verb)})
@@ -315,7 +326,7 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 	if s.Block == nil && sc.NeedsBlk {
 		ds = ds.at(s, "", "%s needs a block", s.Verb)
 	}
-	return d, decodeArgs(ds, d, sc, s.Args, s.Del, s.VerbSpan)
+	return decodeArgs(ds, d, sc, s.Args, s.Del, s.VerbSpan)
 }
 
 // DecodeShow reads the arguments of a show statement.
@@ -361,6 +372,19 @@ func newDecoded(nargs int) *Decoded {
 		return &b.d
 	}
 	return &Decoded{Fields: make([]*Field, 0, nargs), store: make([]Field, 0, nargs)}
+}
+
+// reset empties d, keeping its storage, for decoding a statement of
+// nargs arguments into it (the checker decodes every statement into one
+// Decoded).
+func (d *Decoded) reset(nargs int) {
+	clear(d.store)
+	clear(d.Fields)
+	if cap(d.store) < nargs {
+		*d = Decoded{Fields: make([]*Field, 0, max(nargs, 8)), store: make([]Field, 0, max(nargs, 8))}
+		return
+	}
+	*d = Decoded{Fields: d.Fields[:0], store: d.store[:0]}
 }
 
 // addField appends f to d.Fields, storing it in d.store while there is
