@@ -58,8 +58,9 @@ type record struct {
 	inverse []kernel.Want
 	undone  bool
 	// packed, in a running Tx's records, is 1 + the offset in Tx.packed
-	// of the packed form of the inverse (which is then nil, see
-	// journal_pack.go); 0 when the inverse is not packed.
+	// of the packed form of the inverse (which is nil unless Rollback
+	// unpacked it, see journal_pack.go); 0 when the inverse is not
+	// packed.
 	packed int32
 }
 

@@ -16,9 +16,9 @@ import (
 // kernel.RouteWant: two allocations, 96 + 144 bytes, plus the record's 40
 // — 28 MB for a 100k-route run, most of it zero fields (a blackhole route
 // has no gateway, device or source). Packed, the same want is about 20
-// bytes in one shared array (pack), and Rollback unpacks them all again
-// before undoing (unpackAll), so undo sees exactly the wants Prepare
-// made. Only the common shape is packed (packable); any other inverse
+// bytes in one shared array (pack), and Rollback unpacks them again, a
+// window at a time just ahead of the undo (unpacking), so undo sees
+// exactly the wants Prepare made. Only the common shape is packed (packable); any other inverse
 // stays as it is.
 
 // packable reports whether inv is packed: one want of a route and
@@ -174,12 +174,47 @@ func (t *Tx) pack(from int) {
 	}
 }
 
-// unpackAll gives every packed record of t.recs its inverse again (for
-// Rollback) and drops the packed array. The wants and route wants of all
-// the records share two arrays.
-func (t *Tx) unpackAll() {
+// unpacking returns the function undo calls (for Rollback) with the
+// index of each step it comes to, newest first, or nil when no record is
+// packed. It unpacks the records undo is about to read — step i and the
+// undoGroupMax before it, which undoGroupStart may look back over — a
+// window at a time, and first drops the unpacked inverses of the steps
+// after i, which undo is done with (it reads only recs[:i+1] from then
+// on). A rollback of 100k routes thus holds a few windows of wants, not
+// 100k of them. Records left packed below the window read as having no
+// inverse to the moot test undo runs on older steps, which only looks
+// for inverses that delete a link or a namespace (never a route).
+func (t *Tx) unpacking() func(i int) {
+	if t.packed == nil {
+		return nil
+	}
+	low, high := len(t.recs), len(t.recs) // t.recs[low:high] are unpacked
+	return func(i int) {
+		if max(0, i-undoGroupMax) >= low {
+			return
+		}
+		for k := i + 1; k < high; k++ {
+			if t.recs[k].packed != 0 {
+				t.recs[k].inverse = nil
+			}
+		}
+		lo := max(0, i-undoGroupMax-unpackAhead)
+		t.unpackRange(lo, low)
+		low, high = lo, i+1
+	}
+}
+
+// unpackAhead is how many steps beyond the undoGroupMax that undo may
+// read next a window unpacks (a variable for tests).
+var unpackAhead = undoGroupMax
+
+// unpackRange gives the packed records of t.recs[lo:hi] their inverses
+// again. Their wants and route wants share two arrays (freed when the
+// last of them is dropped). The records stay marked packed: their
+// inverses may be dropped again.
+func (t *Tx) unpackRange(lo, hi int) {
 	n := 0
-	for i := range t.recs {
+	for i := lo; i < hi; i++ {
 		if t.recs[i].packed != 0 {
 			n++
 		}
@@ -191,15 +226,14 @@ func (t *Tx) unpackAll() {
 	rws := make([]kernel.RouteWant, n)
 	u := unpacker{}
 	x := 0
-	for i := range t.recs {
+	for i := lo; i < hi; i++ {
 		r := &t.recs[i]
 		if r.packed == 0 {
 			continue
 		}
 		u.b = t.packed[r.packed-1:]
 		u.want(&ws[x], &rws[x])
-		r.inverse, r.packed = ws[x:x+1:x+1], 0
+		r.inverse = ws[x : x+1 : x+1]
 		x++
 	}
-	t.packed = nil
 }

@@ -475,7 +475,8 @@ func (e *UndoError) Unwrap() []error {
 // undo applies the inverses of recs newest step first, continuing past
 // failures, and returns how many steps were undone completely and the
 // failures. Each step undone completely that was not yet is marked so in
-// j (when not nil).
+// j (when not nil). unpack, when not nil, is called with the index of
+// each step before undo reads it (see Tx.unpacking).
 //
 // Replaying a journal after a partial undo (a failed undo step, or a
 // crash during rollback) needs two rules besides idempotence, because
@@ -496,10 +497,13 @@ func (e *UndoError) Unwrap() []error {
 //     behind nets' back, is moot too (see MootUndo): it counts as done
 //     and is reported to onMoot (when not nil). Otherwise such a journal
 //     could never be recovered.
-func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j *journal, onMoot func(MootUndo)) (int, []UndoFailure) {
+func undo(e *kernel.Ensurer, recs []record, hook func(int, kernel.Want) error, j *journal, onMoot func(MootUndo), unpack func(i int)) (int, []UndoFailure) {
 	undone := 0
 	var fails []UndoFailure
 	for i := len(recs) - 1; i >= 0; i-- {
+		if unpack != nil {
+			unpack(i) // a Tx's packed inverses (Tx.unpacking)
+		}
 		if lo := undoGroupStart(e, recs, i); lo < i {
 			// A run of independent route/neighbour inverses: undone
 			// together, pipelined (see undoGroup).
@@ -697,8 +701,8 @@ func (t *Tx) Rollback() error {
 	if t.j != nil && t.j.f != nil {
 		j = t.j
 	}
-	t.unpackAll()
-	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j, t.o.OnMoot)
+	undone, fails := undo(t.e, t.recs, t.o.BeforeUndo, j, t.o.OnMoot, t.unpacking())
+	t.packed = nil
 	if len(fails) > 0 {
 		ue := &UndoError{Failures: fails, Undone: undone}
 		if j != nil {
@@ -899,7 +903,7 @@ func (r *Recovery) Undo(k kernel.Kernel) (RecoverResult, error) {
 	}
 	e := kernel.NewEnsurer(k)
 	e.Names = o.Names
-	undone, fails := undo(e, r.recs, o.BeforeUndo, j, onMoot)
+	undone, fails := undo(e, r.recs, o.BeforeUndo, j, onMoot, nil)
 	res.Undone = undone
 	if len(fails) > 0 {
 		if j != nil {
