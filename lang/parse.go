@@ -154,6 +154,14 @@ func parse(filename string, src []byte) (f *File, p *parser) {
 // the end of the file it is the end-of-file token. Comments are taken
 // aside as they come.
 func (p *parser) at(j int) tok {
+	if k := j - p.base; k < len(p.buf) {
+		return p.buf[k]
+	}
+	return p.fill(j)
+}
+
+// fill scans up to token j and returns it (see at).
+func (p *parser) fill(j int) tok {
 	for j-p.base >= len(p.buf) {
 		if n := len(p.buf); n > 0 && p.buf[n-1].k == tEOF {
 			return p.buf[n-1]
