@@ -2,6 +2,7 @@ package eval
 
 import (
 	"sort"
+	"unicode/utf8"
 
 	"github.com/nets-lang/nets/kernel"
 	"github.com/nets-lang/nets/lang"
@@ -121,8 +122,30 @@ func (e *evaluator) seed(ns string) error {
 // veth-a >". A note (kernel.Change.Note) follows as a comment:
 // "+ link wga type wireguard # userspace (no wireguard kernel module)".
 func FormatChange(c kernel.Change) string {
+	// Appended into a buffer that stays on the stack when the line is
+	// short: one allocation, the string, as the concatenation it
+	// replaces made.
+	return string(AppendChange(make([]byte, 0, 96), c))
+}
+
+// AppendChange appends FormatChange(c) to b, for callers that print many
+// changes (a 100k-route run prints 100k lines) into a buffer of their own
+// instead of making a string of each.
+func AppendChange(b []byte, c kernel.Change) []byte {
+	b = utf8.AppendRune(b, rune(c.Mark)) // as string(c.Mark)
 	if c.NS == kernel.Host || c.NS == kernel.HostName {
-		return c.String()
+		b = append(b, ' ')
+		b = append(b, c.Text...)
+	} else {
+		b = append(b, " in netns "...)
+		b = append(b, c.NS...)
+		b = append(b, " < "...)
+		b = append(b, c.Text...)
+		b = append(b, " >"...)
 	}
-	return string(c.Mark) + " in netns " + c.NS + " < " + c.Text + " >" + c.Comment()
+	if c.Note != "" {
+		b = append(b, " # "...)
+		b = append(b, c.Note...)
+	}
+	return b
 }

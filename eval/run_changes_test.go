@@ -116,3 +116,36 @@ neigh 10.9.0.7 dev d0 lladdr 02:00:00:00:00:07
 	}
 	tx.Rollback()
 }
+
+// TestAppendChange: AppendChange (and FormatChange, built on it) writes
+// what FormatChange wrote as a concatenation before, for every mark
+// byte, host and named namespaces, with and without a note; FormatChange
+// still makes one allocation for a line of ordinary length.
+func TestAppendChange(t *testing.T) {
+	concat := func(c kernel.Change) string { // FormatChange before AppendChange
+		if c.NS == kernel.Host || c.NS == kernel.HostName {
+			return c.String()
+		}
+		return string(c.Mark) + " in netns " + c.NS + " < " + c.Text + " >" + c.Comment()
+	}
+	for mark := range 256 {
+		for _, ns := range []string{kernel.Host, kernel.HostName, "lab-a", "h\u00f6st"} {
+			for _, note := range []string{"", kernel.NoteUserspaceWireGuard} {
+				for _, text := range []string{"", "route blackhole 10.0.0.0/24 table 100", "link v0 mtu 1500 -> 9000"} {
+					c := kernel.Change{Mark: byte(mark), NS: ns, Text: text, Note: note}
+					want := concat(c)
+					if got := FormatChange(c); got != want {
+						t.Fatalf("FormatChange(%+v) = %q, want %q", c, got, want)
+					}
+					if got := string(AppendChange([]byte("x"), c)); got != "x"+want {
+						t.Fatalf("AppendChange(%+v) = %q, want %q", c, got, "x"+want)
+					}
+				}
+			}
+		}
+	}
+	c := kernel.Change{Mark: '+', NS: "lab", Text: "route blackhole 10.0.0.0/24 table 100"}
+	if n := testing.AllocsPerRun(100, func() { _ = FormatChange(c) }); n > 1 {
+		t.Errorf("FormatChange: %v allocations, want 1", n)
+	}
+}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nets-lang/nets/eval"
 	"github.com/nets-lang/nets/kernel"
@@ -32,6 +32,8 @@ type output struct {
 	// has 100k of them).
 	result   *eval.Result
 	deadline time.Time // run --confirm: when the changes revert
+
+	line, colored []byte // change's buffers
 }
 
 // jsonResult is the --json document.
@@ -90,13 +92,18 @@ func (o *output) change(ch kernel.Change) {
 	if o.json {
 		return
 	}
-	line := o.display(ch)
+	// Rendered into buffers reused for every line: a 100k-route run
+	// prints 100k of them.
+	line := o.appendDisplay(o.line[:0], ch)
+	o.line = line
 	if o.color {
 		if col := markColor(ch.Mark); col != "" && len(line) > 0 {
-			line = col + line[:1] + colorReset + line[1:]
+			o.colored = append(append(append(append(o.colored[:0], col...), line[0]), colorReset...), line[1:]...)
+			line = o.colored
 		}
 	}
-	fmt.Fprintln(o.c.stdout, line)
+	line = append(line, '\n')
+	o.c.stdout.Write(line)
 }
 
 // display renders a change line. Changes in the namespace the recipe
@@ -105,15 +112,26 @@ func (o *output) change(ch kernel.Change) {
 // nets run x.nets` would; changes elsewhere are wrapped in `in netns`.
 // JSON keeps the real namespace.
 func (o *output) display(ch kernel.Change) string {
+	return string(o.appendDisplay(nil, ch))
+}
+
+// appendDisplay appends display(ch) to b.
+func (o *output) appendDisplay(b []byte, ch kernel.Change) []byte {
 	if o.ns != "" && o.ns != kernel.HostName {
 		switch ch.NS {
 		case o.ns:
 			ch.NS = kernel.Host
 		case kernel.Host, kernel.HostName:
-			return string(ch.Mark) + " in netns " + kernel.HostName + " < " + ch.Text + " >" + ch.Comment()
+			// "in netns host <...>", which eval.AppendChange writes
+			// for no other namespace than host.
+			b = utf8.AppendRune(b, rune(ch.Mark))
+			b = append(b, " in netns "+kernel.HostName+" < "...)
+			b = append(b, ch.Text...)
+			b = append(b, " >"...)
+			return append(b, ch.Comment()...)
 		}
 	}
-	return eval.FormatChange(ch)
+	return eval.AppendChange(b, ch)
 }
 
 // allChanges returns the changes to report: the Result's (eval reports
