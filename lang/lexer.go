@@ -4,7 +4,9 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// nets is lexed with participle's stateful lexer. States:
+// nets's tokens are specified by participle's stateful lexer lexDef; the
+// scanner (lexer_scan.go) makes the same tokens without regular
+// expressions, and TestScanMatchesLexDef holds it to lexDef. States:
 //
 //   - Root: statement level and expressions.
 //   - String: inside "...", with escapes and ${ } interpolation.

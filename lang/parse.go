@@ -9,7 +9,8 @@ import (
 )
 
 // The parser is a hand-written recursive-descent parser over the tokens of
-// participle's stateful lexer (lexer.go). It does not use participle's
+// participle's stateful lexer (lexer.go; made by the scanner of
+// lexer_scan.go). It does not use participle's
 // grammar engine because nets needs three things that engine does not
 // offer in v2.1.4:
 //
