@@ -154,6 +154,9 @@ func (e *evaluator) expr(x lang.Expr, sc *scope) (value.Value, error) {
 // wordText is a word's text with its ${...} interpolated (value.AsText:
 // a key is an error there, so that it never lands in a name by mistake).
 func (e *evaluator) wordText(w *lang.Word, sc *scope) (string, error) {
+	if len(w.Parts) == 1 && w.Parts[0].Expr == nil {
+		return w.Parts[0].Lit, nil // a literal word (the common case): its text, not a copy
+	}
 	var b strings.Builder
 	for _, p := range w.Parts {
 		if p.Expr == nil {

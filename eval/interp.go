@@ -42,7 +42,8 @@ type evaluator struct {
 
 	resolved map[string]netip.Addr // endpoint host names, resolved once
 
-	batch pending // route and neighbour wants not yet ensured (batch.go)
+	batch pending            // route and neighbour wants not yet ensured (batch.go)
+	rws   []kernel.RouteWant // the rest of the slab newRouteWant hands out
 
 	keys     keyFiles // key files to write at commit (keyfiles.go)
 	declared []string // table names this run declared, for hints

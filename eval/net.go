@@ -532,7 +532,24 @@ func (e *evaluator) routeStmt(s *lang.NetStmt, a *args) error {
 		r.OnLink = true
 		set |= kernel.RouteSetOnLink
 	}
-	return e.ensure(s, kernel.Want{NS: e.ns, Absent: s.Del, Route: &kernel.RouteWant{Route: r, Set: set}})
+	return e.ensure(s, kernel.Want{NS: e.ns, Absent: s.Del, Route: e.newRouteWant(kernel.RouteWant{Route: r, Set: set})})
+}
+
+// routeWantSlab is how many RouteWants newRouteWant allocates at once.
+const routeWantSlab = 64
+
+// newRouteWant returns a pointer to a copy of rw. A recipe of 100k routes
+// makes 100k of them, each referenced only until its batch is applied
+// (the transaction copies what it keeps): they come from slabs of
+// routeWantSlab, one allocation per slab instead of one per route.
+func (e *evaluator) newRouteWant(rw kernel.RouteWant) *kernel.RouteWant {
+	if len(e.rws) == 0 {
+		e.rws = make([]kernel.RouteWant, routeWantSlab)
+	}
+	p := &e.rws[0]
+	e.rws = e.rws[1:]
+	*p = rw
+	return p
 }
 
 func (e *evaluator) neighStmt(s *lang.NetStmt, a *args) error {
