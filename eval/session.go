@@ -75,6 +75,10 @@ func checkWith(f *lang.File, o Options, vars []string, funcs map[string]lang.Ari
 func usedTables(f *lang.File, o Options, names *kernel.TableNames) map[string]uint32 {
 	out := map[string]uint32{}
 	seen := map[string]bool{}
+	// Words already looked up: a recipe of 100k routes has 300k words
+	// but a handful of distinct ones, and a failed lookup is costly
+	// (TableNames.ID tries the word as a number first).
+	looked := map[string]struct{}{}
 	var walk func(f *lang.File)
 	walk = func(f *lang.File) {
 		if seen[f.Filename] || len(seen) > 100 {
@@ -85,6 +89,10 @@ func usedTables(f *lang.File, o Options, names *kernel.TableNames) map[string]ui
 			switch n := n.(type) {
 			case *lang.Word:
 				if t, ok := n.Literal(); ok && t != "" && (t[0] < '0' || t[0] > '9') {
+					if _, done := looked[t]; done {
+						break
+					}
+					looked[t] = struct{}{}
 					if _, builtin := lang.BuiltinTables[t]; !builtin {
 						if id, ok := names.ID(t); ok {
 							out[t] = id
