@@ -100,24 +100,57 @@ func (e *Ensurer) routeIdentity(r Route) string {
 	return s
 }
 
-func (e *Ensurer) prepRoute(w Want) (*Step, error) {
-	s := &Step{Want: w}
-	if err := e.prepRouteIn(s, w); err != nil {
-		return nil, err
-	}
-	return s, nil
+// routeStep is a route ensure's Step together with everything it points
+// to, in one allocation (a run or a rollback of a full table prepares
+// one per route; separately they were seven).
+type routeStep struct {
+	Step
+	ops [1]op
+	ch  [1]Change
+	ro  RouteOp
 }
 
-func (e *Ensurer) prepRouteIn(s *Step, w Want) error {
-	rw := *w.Route
+// routeInverse is a route step's Inverse with its RouteWant, allocated
+// apart from the routeStep: a transaction may keep the inverses of every
+// step it made, never the steps.
+type routeInverse struct {
+	inv [1]Want
+	rw  RouteWant
+}
+
+// newRouteStep returns the Step for w that makes change text (mark m)
+// with o, undone by inv (whose Route is set to the RouteWant rw).
+func newRouteStep(w Want, m byte, text string, o RouteOp, inv Want, rw RouteWant) *Step {
+	rs := &routeStep{Step: Step{Want: w}, ro: o}
+	rs.ch[0] = Change{Mark: m, NS: w.NS, Text: text}
+	rs.Changes = rs.ch[:]
+	ri := &routeInverse{inv: [1]Want{inv}, rw: rw}
+	ri.inv[0].Route = &ri.rw
+	rs.Inverse = ri.inv[:]
+	rs.ops[0] = op{ns: w.NS, route: &rs.ro, do: rs.do}
+	rs.Step.ops = rs.ops[:]
+	return &rs.Step
+}
+
+// do makes the step's route change on k.
+func (rs *routeStep) do(k Kernel) error {
+	if rs.ro.Del {
+		return k.DelRoute(rs.ops[0].ns, rs.ro.Route)
+	}
+	return k.AddRoute(rs.ops[0].ns, rs.ro.Route, rs.ro.Replace)
+}
+
+// prepRoute prepares a route want (Prepare has normalized w.NS).
+func (e *Ensurer) prepRoute(w Want) (*Step, error) {
+	rw := w.Route
 	ns := w.NS
 	if !rw.Route.Dst.IsValid() {
-		return fmt.Errorf("ensure route: no destination")
+		return nil, fmt.Errorf("ensure route: no destination")
 	}
-	r := fillRoute(rw)
+	r := fillRoute(*rw)
 	n, err := e.state(ns)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	k := keyOfRoute(r)
 	cands := n.routes[k]
@@ -126,46 +159,40 @@ func (e *Ensurer) prepRouteIn(s *Step, w Want) error {
 		// only when stated) must not exist; one that differs in them is
 		// another route and stays, as with `ip route del`.
 		var cur *Route
-		for _, c := range cands {
+		for i := range cands {
 			t := r
 			if rw.Route.Type == 0 {
-				t.Type = c.Type
+				t.Type = cands[i].Type
 			}
-			if routeSatisfies(c, t, rw.Set) {
-				cur = &c
+			if routeSatisfies(cands[i], t, rw.Set) {
+				cur = &cands[i]
 				break
 			}
 		}
 		if !w.Exact && rw.Route.Priority == 0 {
 			// No metric stated: any metric, as `ip route del` (see
 			// anyMetricRoute).
-			if cur, err = e.anyMetricRoute(n, ns, r, rw, cur); err != nil {
-				return err
+			if cur, err = e.anyMetricRoute(n, ns, r, *rw, cur); err != nil {
+				return nil, err
 			}
 		}
 		if cur == nil {
-			return nil
+			return &Step{Want: w}, nil
 		}
-		cur2 := *cur
-		s.change('-', ns, FormatRoute(cur2, e.Names))
-		s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur2, Set: routeAll}}}
-		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Del: true, Route: cur2}, do: func(k Kernel) error { return k.DelRoute(ns, cur2) }})
-		return nil
+		c := *cur
+		return newRouteStep(w, '-', FormatRoute(c, e.Names), RouteOp{Del: true, Route: c},
+			Want{NS: ns}, RouteWant{Route: c, Set: routeAll}), nil
 	}
-	for _, c := range cands {
-		if routeSatisfies(c, r, rw.Set) {
-			return nil
+	for i := range cands {
+		if routeSatisfies(cands[i], r, rw.Set) {
+			return &Step{Want: w}, nil
 		}
 	}
 	if len(cands) == 0 {
-		s.change('+', ns, FormatRoute(r, e.Names))
-		s.Inverse = []Want{{NS: ns, Absent: true, Exact: true, Route: &RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}}}
-		s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, false) }})
-		return nil
+		return newRouteStep(w, '+', FormatRoute(r, e.Names), RouteOp{Route: r},
+			Want{NS: ns, Absent: true, Exact: true}, RouteWant{Route: r, Set: rw.Set & (RouteSetDev | RouteSetGateway)}), nil
 	}
 	cur := cands[0]
-	s.change('~', ns, e.routeIdentity(r)+" "+routeAttrs(cur)+" -> "+routeAttrs(r))
-	s.Inverse = []Want{{NS: ns, Route: &RouteWant{Route: cur, Set: routeAll}}}
-	s.ops = append(s.ops, op{ns: ns, route: &RouteOp{Replace: true, Route: r}, do: func(k Kernel) error { return k.AddRoute(ns, r, true) }})
-	return nil
+	return newRouteStep(w, '~', e.routeIdentity(r)+" "+routeAttrs(cur)+" -> "+routeAttrs(r), RouteOp{Replace: true, Route: r},
+		Want{NS: ns}, RouteWant{Route: cur, Set: routeAll}), nil
 }
