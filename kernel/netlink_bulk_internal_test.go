@@ -2,9 +2,13 @@ package kernel
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"slices"
 	"testing"
 
+	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -120,5 +124,91 @@ func TestAppendRouteMsgAllocs(t *testing.T) {
 	buf := make([]byte, 0, 2*routeMsgMax)
 	if n := testing.AllocsPerRun(100, func() { buf = appendRouteMsg(appendRouteMsg(buf[:0], o, 3, 1, false), via, 3, 2, true) }); n != 0 {
 		t.Errorf("appendRouteMsg allocates %v times per 2 requests", n)
+	}
+}
+
+// TestDecodeRouteMsg: the allocation-free decoder of dumped routes reads
+// exactly what rtnetlink's RouteMessage.UnmarshalBinary reads, for every
+// route shape the encoder test makes (as the kernel reports them: with
+// RTA_TABLE, and with RTA_PREF, RTA_EXPIRES, RTA_MARK, RTA_VIA and
+// metrics besides the MTU), and on corrupted and truncated copies of
+// them it either agrees with rtnetlink or leaves the message to it; it
+// never takes a message rtnetlink refuses.
+func TestDecodeRouteMsg(t *testing.T) {
+	p := netip.MustParsePrefix
+	a := netip.MustParseAddr
+	var bodies [][]byte
+	for _, dst := range []netip.Prefix{p("10.1.0.0/16"), p("0.0.0.0/0"), p("fd00:1::/48"), p("::/0")} {
+		for _, gw := range []netip.Addr{{}, a("10.9.0.2"), a("fd00:9::2")} {
+			for _, src := range []netip.Addr{{}, a("10.9.0.1"), a("fd00:9::1")} {
+				for _, table := range []uint32{TableMain, 100, 1000} {
+					for _, extra := range []int{0, 1, 2, 3} {
+						r := Route{Table: table, Dst: dst, Type: RouteUnicast, Gateway: gw, Src: src, Protocol: 3, Priority: 5}
+						m, err := nlRouteKey(r)
+						if err != nil {
+							t.Fatal(err)
+						}
+						nlRouteAttrs(m, r)
+						m.Attributes.OutIface = 2
+						m.Flags |= uint32(extra) << 9 // RTM_F_CLONED (0x200) among them
+						switch extra {
+						case 1:
+							m.Attributes.Metrics = &rtnetlink.RouteMetrics{MTU: 1400, AdvMSS: 1360, InitCwnd: 10}
+							pref, exp := uint8(0), uint32(30)
+							m.Attributes.Pref, m.Attributes.Expires, m.Attributes.Mark = &pref, &exp, 7
+						case 2:
+							m.Attributes.Via = &rtnetlink.RouteVia{Family: unix.AF_INET6, Addr: a("fd00:9::2").AsSlice()}
+						case 3:
+							m.Attributes.Multipath = []rtnetlink.NextHop{{Hop: rtnetlink.RTNextHop{IfIndex: 2}, Gateway: a("10.9.0.7").AsSlice()}}
+						}
+						b, err := m.MarshalBinary()
+						if err != nil {
+							t.Fatal(err)
+						}
+						bodies = append(bodies, b)
+					}
+				}
+			}
+		}
+	}
+	names := map[uint32]string{2: "v0"}
+	check := func(b []byte) (fast bool) {
+		t.Helper()
+		got, ok := decodeRouteMsg(b)
+		var lm rtnetlink.RouteMessage
+		lerr := lm.UnmarshalBinary(slices.Clone(b))
+		if !ok {
+			return false
+		}
+		if lerr != nil {
+			t.Fatalf("% x: decodeRouteMsg took a message rtnetlink refuses (%v)", b, lerr)
+		}
+		want := routeMsgOf(&lm)
+		if !reflect.DeepEqual(got, want) || got.route(names) != want.route(names) {
+			t.Fatalf("% x:\ndecodeRouteMsg %+v\nrtnetlink      %+v", b, got, want)
+		}
+		return true
+	}
+	fast := 0
+	for _, b := range bodies {
+		if check(b) {
+			fast++
+		}
+	}
+	if fast < len(bodies)*3/4 { // all but the multipath ones
+		t.Fatalf("only %d of %d well-formed messages decoded without rtnetlink", fast, len(bodies))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		b := slices.Clone(bodies[rng.IntN(len(bodies))])
+		switch rng.IntN(3) {
+		case 0:
+			b = b[:rng.IntN(len(b)+1)]
+		default:
+			for range 1 + rng.IntN(3) {
+				b[rng.IntN(len(b))] = byte(rng.IntN(256))
+			}
+		}
+		check(b)
 	}
 }
