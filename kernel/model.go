@@ -1073,16 +1073,19 @@ func (n *mns) putRouteIn(r Route, slot []Route) {
 	}
 	if len(list) == 0 && slot != nil {
 		slot[0] = r
-		n.setRoutes(k, slot)
+		n.replaceRoutes(k, list, slot)
 		return
 	}
-	n.setRoutes(k, append(list, r))
+	n.replaceRoutes(k, list, append(list, r))
 }
 
 // setRoutes replaces the routes under key k, keeping the count and the
 // nexthop index current.
-func (n *mns) setRoutes(k routeKey, list []Route) {
-	prev := n.routes[k]
+func (n *mns) setRoutes(k routeKey, list []Route) { n.replaceRoutes(k, n.routes[k], list) }
+
+// replaceRoutes is setRoutes for a caller that has just read prev, the
+// routes under k (one map lookup less per route added or deleted).
+func (n *mns) replaceRoutes(k routeKey, prev, list []Route) {
 	n.nroutes += len(list) - len(prev)
 	if k.table == TableMain {
 		for _, r := range prev {
@@ -1439,7 +1442,7 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 		list[0] = r
 		return nil
 	}
-	n.setRoutes(k, []Route{r})
+	n.replaceRoutes(k, list, []Route{r})
 	return nil
 }
 
@@ -1467,9 +1470,9 @@ func (m *Model) DelRoute(ns string, r Route) error {
 	for i, o := range list {
 		if (r.Dev == "" || o.Dev == r.Dev) && (!r.Gateway.IsValid() || o.Gateway == r.Gateway) {
 			if len(list) == 1 {
-				n.setRoutes(k, nil) // the common case: no copy to make
+				n.replaceRoutes(k, list, nil) // the common case: no copy to make
 			} else {
-				n.setRoutes(k, slices.Delete(slices.Clone(list), i, i+1))
+				n.replaceRoutes(k, list, slices.Delete(slices.Clone(list), i, i+1))
 			}
 			return nil
 		}
