@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,12 +57,8 @@ type jsonChange struct {
 	Note string `json:"note,omitempty"`
 }
 
-func jsonChanges(chs []kernel.Change) []jsonChange {
-	out := make([]jsonChange, 0, len(chs))
-	for _, ch := range chs {
-		out = append(out, jsonChange{Mark: string(ch.Mark), NS: ch.NS, Text: ch.Text, Note: ch.Note})
-	}
-	return out
+func toJSONChange(ch kernel.Change) jsonChange {
+	return jsonChange{Mark: string(ch.Mark), NS: ch.NS, Text: ch.Text, Note: ch.Note}
 }
 
 type jsonError struct {
@@ -144,15 +142,54 @@ func (o *output) allChanges() []kernel.Change {
 	return []kernel.Change{}
 }
 
-func (o *output) emit(doc jsonResult) {
+func (o *output) emit(doc jsonResult) { o.emitChanges(doc, nil) }
+
+// emitChanges writes doc with changes as its "changes", exactly as
+// json.Encoder (indented, no HTML escaping) writes the document holding
+// them, but streaming them one at a time instead of holding a copy of
+// all of them and the whole document in memory (a 100k-route run has
+// 100k changes: about 30 MB at the very end of the run).
+func (o *output) emitChanges(doc jsonResult, changes []kernel.Change) {
 	doc.Command, doc.Model = o.cmd, o.model
-	if doc.Changes == nil {
-		doc.Changes = []jsonChange{}
-	}
-	enc := json.NewEncoder(o.c.stdout)
+	doc.Changes = []jsonChange{} // encoded as "[]", the changes go there
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
+		o.c.errorf("writing JSON: %v", err)
+		return
+	}
+	const empty = `"changes": []`
+	text := head.Bytes()
+	at := bytes.Index(text, []byte(empty)) // the first: command, model and changed come before
+	w := bufio.NewWriterSize(o.c.stdout, 64<<10)
+	if len(changes) == 0 || at < 0 {
+		w.Write(text)
+	} else {
+		w.Write(text[:at+len(empty)-1]) // up to and including '['
+		// Each change as the document's encoder indents it: two levels
+		// deep, its fields three.
+		var elem bytes.Buffer
+		ee := json.NewEncoder(&elem)
+		ee.SetIndent("    ", "  ")
+		ee.SetEscapeHTML(false)
+		for i, ch := range changes {
+			elem.Reset()
+			if err := ee.Encode(toJSONChange(ch)); err != nil {
+				o.c.errorf("writing JSON: %v", err)
+				return
+			}
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			w.WriteString("\n    ")
+			w.Write(bytes.TrimSuffix(elem.Bytes(), []byte("\n")))
+		}
+		w.WriteString("\n  ]")
+		w.Write(text[at+len(empty):])
+	}
+	if err := w.Flush(); err != nil {
 		o.c.errorf("writing JSON: %v", err)
 	}
 }
@@ -188,12 +225,12 @@ func (o *output) failed(err error, src sources) int {
 	}
 	if o.json {
 		rolledBack := isEval && !ee.Plan && ee.UndoErr == nil
-		doc := jsonResult{Changes: jsonChanges(o.allChanges()), Error: errorDoc(kind, err, rolledBack)}
+		doc := jsonResult{Error: errorDoc(kind, err, rolledBack)}
 		doc.Changed = isEval && ee.UndoErr != nil
 		if isEval && ee.UndoErr != nil {
 			doc.Error.Message += "; " + firstLine(ee.UndoErr)
 		}
-		o.emit(doc)
+		o.emitChanges(doc, o.allChanges())
 		return exitFail
 	}
 	if !isEval {
@@ -245,11 +282,11 @@ func (o *output) done(detailed bool) int {
 	changes := o.allChanges()
 	changed := len(changes) > 0
 	if o.json {
-		doc := jsonResult{Changed: changed, Changes: jsonChanges(changes)}
+		doc := jsonResult{Changed: changed}
 		if !o.deadline.IsZero() {
 			doc.ConfirmDeadline = o.deadline.Format(time.RFC3339)
 		}
-		o.emit(doc)
+		o.emitChanges(doc, changes)
 	} else {
 		n := len(changes)
 		plural := "s"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -49,6 +50,48 @@ func TestChangeLines(t *testing.T) {
 			}
 			if out.String() != want.String() {
 				t.Errorf("-n %q, colour %v:\n%s\nwant\n%s", startNS, color, out.String(), want.String())
+			}
+		}
+	}
+}
+
+// TestJSONStreamed: the --json document, its changes streamed one at a
+// time, is byte for byte what encoding the whole document wrote.
+func TestJSONStreamed(t *testing.T) {
+	whole := func(doc jsonResult, chs []kernel.Change) string { // emit before streaming
+		doc.Changes = []jsonChange{}
+		for _, ch := range chs {
+			doc.Changes = append(doc.Changes, toJSONChange(ch))
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(doc); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	chs := []kernel.Change{
+		{Mark: '+', Text: "route blackhole 10.0.0.0/24 table 100"},
+		{Mark: '~', NS: "lab", Text: "link a mtu 1500 -> 9000 <&> \"q\" \\ \u2028 \x01"},
+		{Mark: '-', NS: "host", Text: "addr 10.0.0.1/24 dev eth0", Note: kernel.NoteUserspaceWireGuard},
+		{Mark: '+', NS: `"changes": []`, Text: `"changes": []`},
+	}
+	docs := []jsonResult{
+		{Command: "run", Changed: true},
+		{Command: "plan", Model: true},
+		{Command: "run", ConfirmDeadline: "2026-11-27T08:00:00Z", Changed: true},
+		{Command: "run", Error: &jsonError{Kind: "failed", Message: `"changes": [] <x>`, RolledBack: true,
+			Diagnostics: []jsonDiag{{File: "a.nets", Line: 3, Col: 1, Message: "m", Hint: "h", Detail: "d\nd"}}}},
+	}
+	for i, doc := range docs {
+		for n := 0; n <= len(chs); n++ {
+			var out bytes.Buffer
+			o := &output{c: &cli{stdout: &out}, cmd: doc.Command, model: doc.Model, json: true}
+			o.emitChanges(doc, chs[:n])
+			if want := whole(doc, chs[:n]); out.String() != want {
+				t.Errorf("document %d with %d changes:\n%s\nwant\n%s", i, n, out.String(), want)
 			}
 		}
 	}
