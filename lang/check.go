@@ -276,8 +276,7 @@ func (c *checker) netStmt(s *NetStmt, sc *scope) {
 	// Decoded into c.dec, reused: d is done with before the block's
 	// statements are checked.
 	d := &c.dec
-	d.reset(len(s.Args))
-	ds := decodeInto(d, s, Lookup(s.Parent, s.Verb))
+	ds := DecodeInto(d, s)
 	c.diags = append(c.diags, ds...)
 	if d.Schema != nil {
 		switch s.Verb {

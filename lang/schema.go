@@ -292,6 +292,16 @@ func Decode(s *NetStmt) (*Decoded, Diagnostics) {
 	return d, decodeInto(d, s, sc)
 }
 
+// DecodeInto is Decode reusing d's storage: it decodes s into d and
+// returns the diagnostics. Whatever d held before (its Fields) is no
+// longer valid. For callers decoding many statements one after another
+// without keeping the results (the checker, the evaluator on statements
+// that run once); d may be a zero Decoded.
+func DecodeInto(d *Decoded, s *NetStmt) Diagnostics {
+	d.reset(len(s.Args))
+	return decodeInto(d, s, Lookup(s.Parent, s.Verb))
+}
+
 // decodeInto decodes s, of schema sc (nil: none), into d, which is
 // empty (newDecoded, or reset for s).
 func decodeInto(d *Decoded, s *NetStmt, sc *Schema) Diagnostics {
