@@ -21,7 +21,8 @@
 // the kernel's extended-ack text in Detail, errors.Is reaching
 // kernel.ErrExist and friends), plus what the rollback did. Otherwise the
 // Tx is committed. Each applied change is passed to Options.OnChange as
-// it happens and collected in Result.Changes; FormatChange renders it.
+// it happens and collected in Result.Changes (the Tx's own list, not a
+// copy); FormatChange renders it, AppendChange into a caller's buffer.
 // Run never panics: a panic inside the evaluator is recovered and
 // reported as an internal-error diagnostic, and the run rolls back.
 //
