@@ -97,7 +97,11 @@
 //	                                                      after step 1's inverses succeeded
 //	         The Wants are kernel.Want's JSON, which carries WireGuard keys
 //	         in base64 so that an inverse can restore a private key: the
-//	         journal is root-only and never printed. A crash in the middle
+//	         journal is root-only and never printed. (Route and neighbour
+//	         inverses and undone marks, a bulk run's lines, are written by
+//	         a hand-written encoder, journal_enc.go, byte for byte what
+//	         encoding/json writes; a running Tx keeps route inverses
+//	         packed in memory, journal_pack.go.) A crash in the middle
 //	         of an append leaves a torn last line; readers ignore it (its
 //	         step was never applied, since apply follows the sync), and
 //	         Recover cuts it off before it appends "undone" marks.
