@@ -125,13 +125,14 @@ const tabWidth = 8
 // print the secret.
 func Render(w io.Writer, d Diagnostic, src []byte) {
 	fmt.Fprintln(w, d.Error())
-	line, ok := sourceLine(src, d.Pos.Line)
+	line, start, ok := sourceLine(src, d.Pos.Line)
 	gutter := "   "
 	if ok {
-		line = MaskKeys(line)
+		col, end := byteColumns(d, line, start)
+		line = MaskKeys(line) // same length
 		num := fmt.Sprint(d.Pos.Line)
 		gutter = strings.Repeat(" ", len(num)+1)
-		text, col, endCol := expand(line, d.Pos.Column, endColumn(d, line))
+		text, col, endCol := expand(line, col, end)
 		fmt.Fprintf(w, " %s | %s\n", num, strings.TrimRight(text, " "))
 		caret := "^"
 		if endCol > col+1 {
@@ -161,34 +162,63 @@ func RenderAll(w io.Writer, ds []Diagnostic, src func(filename string) []byte) {
 	}
 }
 
-// sourceLine returns line n (1-based) of src without its newline.
-func sourceLine(src []byte, n int) ([]byte, bool) {
+// sourceLine returns line n (1-based) of src without its newline, and
+// the byte offset in src where it starts.
+func sourceLine(src []byte, n int) ([]byte, int, bool) {
 	if src == nil || n < 1 {
-		return nil, false
+		return nil, 0, false
 	}
+	start := 0
 	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
+		j := bytes.IndexByte(src[start:], '\n')
 		if j < 0 {
-			return nil, false
+			return nil, 0, false
 		}
-		src = src[j+1:]
+		start += j + 1
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	line := src[start:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
 	}
-	return bytes.TrimSuffix(src, []byte("\r")), true
+	return bytes.TrimSuffix(line, []byte("\r")), start, true
 }
 
-// endColumn returns the 1-based byte column where d's range ends on its
-// first line (0 when the range is empty or unknown).
-func endColumn(d Diagnostic, line []byte) int {
-	if d.End.Line == d.Pos.Line && d.End.Column > d.Pos.Column {
-		return d.End.Column
+// byteColumns returns the 1-based byte columns in line, which starts at
+// byte start of the file, where d's range starts and ends on that line
+// (end 0 when the range is empty or unknown). A Position's Column counts
+// runes, and its byte Offset says exactly where it is; a position whose
+// Offset does not agree with its line and column (one made without an
+// Offset) has its Column mapped from runes to bytes instead.
+func byteColumns(d Diagnostic, line []byte, start int) (col, end int) {
+	col = runeToByteColumn(line, d.Pos.Column)
+	posOK := false
+	if b := d.Pos.Offset - start; b >= 0 && b <= len(line) && utf8.RuneCount(line[:b])+1 == d.Pos.Column {
+		col, posOK = b+1, true
 	}
-	if d.End.Line > d.Pos.Line {
-		return len(line) + 1
+	switch {
+	case d.End.Line == d.Pos.Line && posOK && d.End.Offset > d.Pos.Offset && d.End.Offset-start <= len(line):
+		end = d.End.Offset - start + 1
+	case d.End.Line == d.Pos.Line && d.End.Column > d.Pos.Column:
+		end = runeToByteColumn(line, d.End.Column)
+	case d.End.Line > d.Pos.Line:
+		end = len(line) + 1
 	}
-	return 0
+	return col, end
+}
+
+// runeToByteColumn maps a 1-based column counted in runes to the
+// 1-based byte column of line (past the end: as if the line went on in
+// single bytes).
+func runeToByteColumn(line []byte, col int) int {
+	i := 0
+	for c := 1; c < col; c++ {
+		if i >= len(line) {
+			return len(line) + col - c + 1
+		}
+		_, n := utf8.DecodeRune(line[i:])
+		i += n
+	}
+	return i + 1
 }
 
 // expand expands tabs and control characters of line and maps the 1-based
