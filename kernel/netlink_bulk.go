@@ -103,8 +103,9 @@ func (n *Netlink) RouteBatch(ns string, ops []RouteOp) (int, error) {
 		return 0, nlWrap(routeOpText(ops[0]), ns, err)
 	}
 	// One buffer, reused by every chunk, holds a chunk's requests as
-	// they go on the wire (see appendRouteMsg).
-	buf := make([]byte, 0, bulkChunkBytes+routeMsgMax)
+	// they go on the wire (see appendRouteMsg); a chunk ends once it
+	// holds bulkChunkBytes, so it never grows.
+	buf := make([]byte, 0, min(bulkChunkBytes, len(ops)*routeMsgMax)+routeMsgMax)
 	seq := uint32(0)
 	for start := 0; start < len(ops); {
 		// Encode a chunk; an op that cannot be encoded (a missing link)
