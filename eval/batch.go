@@ -177,15 +177,14 @@ type batchFailure struct {
 }
 
 // applyBatch ensures b's wants through the transaction and reports their
-// changes (Result.Changes, Options.OnChange). It runs on the evaluating
-// goroutine (flush) or on the pipeline's (pipeline.go), never on both at
-// once.
+// changes to Options.OnChange (Result.Changes are the Tx's, see run). It
+// runs on the evaluating goroutine (flush) or on the pipeline's
+// (pipeline.go), never on both at once.
 func (e *evaluator) applyBatch(b batchJob) *batchFailure {
 	steps, err := e.tx.EnsureBatch(b.ws)
-	for _, s := range steps {
-		for _, c := range s.Changes {
-			e.res.Changes = append(e.res.Changes, c)
-			if e.o.OnChange != nil {
+	if e.o.OnChange != nil { // Result.Changes are the Tx's (see run)
+		for _, s := range steps {
+			for _, c := range s.Changes {
 				e.o.OnChange(c)
 			}
 		}

@@ -1,7 +1,6 @@
 package txn
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/nets-lang/nets/kernel"
@@ -274,14 +273,11 @@ func (j *journal) markUndoneAll(seqs []int) {
 	if j.broken != nil || j.f == nil || len(seqs) == 0 {
 		return
 	}
-	var b []byte
+	b := j.buf[:0]
 	for _, seq := range seqs {
-		l, err := json.Marshal(line{Undone: &seq})
-		if err != nil {
-			return
-		}
-		b = append(append(b, l...), '\n')
+		b = appendUndoneLine(b, seq) // journal_enc.go
 	}
+	j.buf = b
 	if _, err := j.f.Write(b); err != nil {
 		if terr := j.f.Truncate(j.size); terr != nil {
 			j.broken = err
