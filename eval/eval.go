@@ -83,6 +83,14 @@ type Options struct {
 	// MaxDepth bounds nested recipe function calls and includes; 0 means
 	// 100.
 	MaxDepth int
+	// Consume lets Run and Plan release the syntax tree of the recipe's
+	// top-level statements as they run: each entry of f.Stmts is set to
+	// nil once its statement was evaluated, so that a big generated
+	// recipe's tree (100k route lines: ≈56 MB) is freed during the run
+	// instead of after it. The File must not be evaluated again
+	// afterwards (its other fields are kept). For one-shot callers: the
+	// CLI's run and plan set it.
+	Consume bool
 	// KeyFiles says whether the key files writekey and loadkey ask for
 	// are written. The default (KeyFilesAuto) writes them when a Run on
 	// a real kernel succeeds, just before its commit (a failed run

@@ -147,6 +147,18 @@ func (e *evaluator) file(f *lang.File, sc *scope) error {
 	if err := e.checkNS(f, e.ns); err != nil {
 		return err
 	}
+	if e.o.Consume && e.depth == 0 {
+		// The recipe itself (not an included file): release each
+		// statement's tree once it ran (Options.Consume). A statement
+		// still waiting in a batch is held by the batch until applied.
+		for i, s := range f.Stmts {
+			f.Stmts[i] = nil
+			if err := e.stmtOne(s, sc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	return e.stmts(f.Stmts, sc)
 }
 

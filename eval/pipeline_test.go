@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,4 +173,69 @@ func TestPipelineFailureStops(t *testing.T) {
 			t.Errorf("state after the rollback:\n%s\nwant:\n%s", after, before)
 		}
 	})
+}
+
+// TestConsume: with Options.Consume a run releases each top-level
+// statement's tree once it ran — the results are those of a run without
+// it, f.Stmts is cleared, and by the last change most of the tree is
+// garbage (the live heap is smaller by at least half of it).
+func TestConsume(t *testing.T) {
+	const n = 20000
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "route blackhole 10.%d.%d.0/24 table 100\n", i/256, i%256)
+	}
+	b.WriteString("print \"done\"\n")
+	src := []byte(b.String())
+	heapAtEnd := func(consume bool) (uint64, string, *lang.File) {
+		f, err := lang.Parse("c.nets", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		o := testOptions(t, kernel.NewModel(), &out)
+		o.Consume = consume
+		var heap uint64
+		count := 0
+		o.OnChange = func(c kernel.Change) {
+			fmt.Fprintln(&out, FormatChange(c))
+			if count++; count == n {
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				heap = ms.HeapAlloc
+			}
+		}
+		if _, err := Run(context.Background(), f, o); err != nil {
+			t.Fatal(err)
+		}
+		return heap, out.String(), f
+	}
+	keep, outKeep, _ := heapAtEnd(false)
+	before := heapOf(t)
+	f, _ := lang.Parse("c.nets", src)
+	tree := heapOf(t) - before
+	runtime.KeepAlive(f)
+	free, outFree, fc := heapAtEnd(true)
+	if outFree != outKeep {
+		t.Fatalf("output with Consume differs")
+	}
+	for i, s := range fc.Stmts {
+		if s != nil {
+			t.Fatalf("statement %d kept", i)
+		}
+	}
+	if free+tree/2 > keep {
+		t.Errorf("live heap at the last change: %d KB with Consume, %d KB without; the tree is %d KB", free>>10, keep>>10, tree>>10)
+	}
+	t.Logf("live heap at the last change: %d KB with Consume, %d KB without; the tree is %d KB", free>>10, keep>>10, tree>>10)
+}
+
+// heapOf returns the live heap after a GC.
+func heapOf(t *testing.T) uint64 {
+	t.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -171,6 +171,9 @@ func (c *cli) runOrPlan(cmd string, args []string) int {
 		Getenv:   c.getenv,
 		Tables:   names,
 		OnChange: out.change,
+		// r.file is not used after the run: let it free each
+		// statement's tree as it goes (a big recipe's memory).
+		Consume: true,
 		Tx: txn.Options{
 			JournalDir: c.journalDir(),
 			Wait:       o.wait,
