@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -49,6 +50,14 @@ const bulkChunk = 1000
 // bulkChunkBytes bounds the bytes of one chunk: a netlink sendmsg larger
 // than the socket's send buffer (212 KB by default) fails with EMSGSIZE.
 const bulkChunkBytes = 128 << 10
+
+// bulkBufs holds encoding buffers of batches (a run of a full table
+// sends about a hundred batches, each of which would otherwise allocate
+// its own).
+var bulkBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, bulkChunkBytes+routeMsgMax)
+	return &b
+}}
 
 // bulkRcvBuf is the receive buffer asked for a batch socket. Every reply
 // (an ack or an error, each echoing its request) takes about 1–2 KB of
@@ -102,10 +111,13 @@ func (n *Netlink) RouteBatch(ns string, ops []RouteOp) (int, error) {
 	if err != nil {
 		return 0, nlWrap(routeOpText(ops[0]), ns, err)
 	}
-	// One buffer, reused by every chunk, holds a chunk's requests as
-	// they go on the wire (see appendRouteMsg); a chunk ends once it
-	// holds bulkChunkBytes, so it never grows.
-	buf := make([]byte, 0, min(bulkChunkBytes, len(ops)*routeMsgMax)+routeMsgMax)
+	// One buffer, reused by every chunk (and, through bulkBufs, by the
+	// batches after this one), holds a chunk's requests as they go on the
+	// wire (see appendRouteMsg); a chunk ends once it holds
+	// bulkChunkBytes, so it never grows.
+	bp := bulkBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0]; bulkBufs.Put(bp) }()
 	seq := uint32(0)
 	for start := 0; start < len(ops); {
 		// Encode a chunk; an op that cannot be encoded (a missing link)
