@@ -23,8 +23,9 @@ type Flight struct {
 	work chan flightRun
 	done chan flightRun
 
-	inFlight int // runs sent and not yet collected
-	applied  int // steps applied completely, in send order
+	inFlight int         // runs sent and not yet collected
+	spare    [][]RouteOp // ops arrays of collected runs, for the next runs
+	applied  int         // steps applied completely, in send order
 	err      error
 	stopped  bool // a run failed: nothing more is sent
 }
@@ -95,7 +96,12 @@ func (f *Flight) Apply(steps []*Step) {
 
 // send hands a run of route steps to the goroutine.
 func (f *Flight) send(steps []*Step) {
-	ops := make([]RouteOp, len(steps))
+	var ops []RouteOp
+	if n := len(f.spare); n > 0 && cap(f.spare[n-1]) >= len(steps) {
+		ops, f.spare = f.spare[n-1][:len(steps)], f.spare[:n-1]
+	} else {
+		ops = make([]RouteOp, len(steps))
+	}
 	for i, s := range steps {
 		ops[i] = *s.ops[0].route
 	}
@@ -144,6 +150,8 @@ func (f *Flight) Wait() (int, error) {
 // collect records a finished run on the cache (as ApplyAll does).
 func (f *Flight) collect(r flightRun) {
 	f.inFlight--
+	clear(r.ops)
+	f.spare = append(f.spare, r.ops[:0]) // at most flightDepth+1
 	if f.stopped {
 		return // sent behind a failure: not applied
 	}

@@ -56,7 +56,7 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 	}
 	n, err := t.e.ApplyAll(changed[:stop])
 	for _, s := range changed[:n] {
-		t.changes = append(t.changes, s.Changes...)
+		t.changes = appendDoubling(t.changes, s.Changes...)
 	}
 	if err != nil {
 		return at[n], err
@@ -111,7 +111,7 @@ func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]
 			steps = append(steps, s)
 		}
 		seq := len(t.recs)
-		var recs []record
+		recs := t.newRecs[:0]
 		var chunk []*kernel.Step
 		var at []int // chunk[x] is steps[at[x]]
 		for x := first; x < len(steps); x++ {
@@ -121,7 +121,10 @@ func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]
 			}
 		}
 		if len(recs) > 0 {
-			if err := t.journal(recs); err != nil {
+			err := t.journal(recs)
+			clear(recs)
+			t.newRecs = recs[:0]
+			if err != nil {
 				stopErr, stopAt = err, first
 				break
 			}
@@ -141,7 +144,7 @@ func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]
 	}
 	n, err := f.Wait()
 	for _, x := range sent[:n] {
-		t.changes = append(t.changes, steps[x].Changes...)
+		t.changes = appendDoubling(t.changes, steps[x].Changes...)
 	}
 	switch {
 	case err != nil: // the kernel refused steps[sent[n]], before any other stop

@@ -116,6 +116,10 @@ type Tx struct {
 	packed  []byte
 	changes []kernel.Change
 	done    bool
+
+	// Scratch of EnsureBatch, reused from batch to batch.
+	seen    map[objKey]struct{} // groupEnd
+	newRecs []record            // a chunk's records, copied into recs by journal
 }
 
 // Begin starts a transaction on k. Unless o.NoJournal it takes the lock
@@ -224,7 +228,7 @@ func (t *Tx) journal(recs []record) error {
 		}
 	}
 	from := len(t.recs)
-	t.recs = append(t.recs, recs...)
+	t.recs = appendDoubling(t.recs, recs...)
 	t.pack(from)
 	return nil
 }
@@ -238,7 +242,7 @@ func (t *Tx) apply(seq int, s *kernel.Step) error {
 	if err := t.e.Apply(s); err != nil {
 		return err
 	}
-	t.changes = append(t.changes, s.Changes...)
+	t.changes = appendDoubling(t.changes, s.Changes...)
 	return nil
 }
 
@@ -272,7 +276,7 @@ func (t *Tx) EnsureBatch(ws []kernel.Want) ([]*kernel.Step, error) {
 	}
 	out := make([]*kernel.Step, 0, len(ws))
 	for i := 0; i < len(ws); {
-		j := groupEnd(ws, i)
+		j := t.groupEnd(ws, i)
 		steps, err := t.ensureGroup(ws[i:j], i)
 		out = append(out, steps...)
 		if err != nil {
@@ -285,11 +289,17 @@ func (t *Tx) EnsureBatch(ws []kernel.Want) ([]*kernel.Step, error) {
 
 // groupEnd returns the end of the group starting at ws[i]: wants that can
 // be prepared before any of them is applied.
-func groupEnd(ws []kernel.Want, i int) int {
+func (t *Tx) groupEnd(ws []kernel.Want, i int) int {
 	if _, ok := batchKey(ws[i]); !ok {
 		return i + 1
 	}
-	seen := make(map[objKey]struct{}, min(len(ws)-i, 1<<13))
+	// One map serves every batch (cleared, it keeps its room): a
+	// 100k-route run would otherwise make 13 maps of 8192 keys.
+	if t.seen == nil {
+		t.seen = make(map[objKey]struct{}, min(len(ws)-i, 1<<13))
+	}
+	seen := t.seen
+	defer clear(seen)
 	j := i
 	for ; j < len(ws); j++ {
 		k, ok := batchKey(ws[j])
@@ -1015,4 +1025,20 @@ func AwaitConfirm(ctx context.Context, k kernel.Kernel, o Options, id string) (r
 		r.Close()
 		return true, res.Undone, err
 	}
+}
+
+// appendDoubling is append(s, add...), except that when s's array is
+// full it is replaced by one twice as big, as append does only for
+// small slices (beyond 256 elements append grows by a quarter): the
+// changes and records of a 100k-route run are appended a batch at a
+// time, and growing them by a quarter allocated and copied about five
+// times their final size (measured: 46 MB instead of 12 for 100k
+// changes).
+func appendDoubling[T any](s []T, add ...T) []T {
+	if n := len(s) + len(add); n > cap(s) {
+		g := make([]T, len(s), max(n, 2*cap(s)))
+		copy(g, s)
+		s = g
+	}
+	return append(s, add...)
 }
