@@ -33,6 +33,7 @@ func main() {
 	// A userspace WireGuard device is served by a copy of this binary
 	// started in helper mode; that must be the very first thing main does.
 	wgdev.MaybeRunHelper()
+	tuneGC(os.LookupEnv)
 	stop := startProfile(os.LookupEnv, os.Stderr)
 	code := newCLI().main(os.Args[1:])
 	stop()

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// TestTuneGC: without GOGC and GOMEMLIMIT in the environment nets sets
+// its collector policy (gc.go); after a collection that finds a live heap
+// bigger than half the floor the limit is twice the live heap (never
+// below Go's default pacing); either variable turns the policy off.
+func TestTuneGC(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer func() {
+		debug.SetGCPercent(oldPercent)
+		debug.SetMemoryLimit(oldLimit)
+	}()
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+
+	for _, set := range []string{"GOGC", "GOMEMLIMIT"} {
+		tuneGC(env(map[string]string{set: "100"}))
+		if p := debug.SetGCPercent(100); p != 100 {
+			t.Errorf("with %s set, GOGC became %d", set, p)
+		}
+		if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+			t.Errorf("with %s set, the memory limit became %d", set, l)
+		}
+	}
+
+	tuneGC(env(nil))
+	if p := debug.SetGCPercent(-1); p != gcPercent {
+		t.Fatalf("GOGC = %d, want %d", p, gcPercent)
+	}
+	debug.SetGCPercent(gcPercent)
+	if l := debug.SetMemoryLimit(-1); l != gcFloor {
+		t.Fatalf("memory limit = %d, want %d", l, gcFloor)
+	}
+	// A live heap of 1.5 × the floor: after a collection the limit must
+	// follow it to twice its size.
+	big := make([][]byte, 0, 64)
+	for range 64 {
+		big = append(big, make([]byte, gcFloor*3/2/64))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for debug.SetMemoryLimit(-1) < 2*int64(gcFloor*3/2) {
+		if time.Now().After(deadline) {
+			t.Fatalf("memory limit %d after collections with %d MB live, want at least twice that", debug.SetMemoryLimit(-1)>>20, gcFloor*3/2>>20)
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.KeepAlive(big)
+}
