@@ -71,9 +71,11 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 // before they are handed to the kernel (ensureGroupFlight): small enough
 // that the first chunk reaches the kernel soon and the last one leaves
 // little to wait for, big enough that a journal write and fsync per
-// chunk cost nothing next to the chunk (the kernel layer sends requests
-// 1000 per sendmsg).
-var flightChunk = 1024 // a variable for tests (SetFlightChunk)
+// chunk cost nothing next to the chunk. It is the kernel layer's
+// sendmsg size (kernel.Netlink sends up to 1000 requests per sendmsg and
+// waits for the last one's ack): a chunk of 1024 went out as 1000 and
+// then 24 requests, with a second wait.
+var flightChunk = 1000 // a variable for tests (SetFlightChunk)
 
 // ensureGroupFlight is ensureGroup on a kernel that pipelines route
 // changes (kernel.Ensurer.Fly): the group is prepared, journaled and
