@@ -17,7 +17,15 @@ NETS_JOURNAL_DIR
              where the journal, the lock and the confirm waiter's log
              live (default /run/nets); run, recover and confirm must
              agree on it, and runs using different directories do not
-             exclude each other`
+             exclude each other
+GOGC, GOMEMLIMIT
+             when either is set, Go's collector runs as they say;
+             otherwise nets collects less often while its heap is small
+             (GOGC 300 under a soft limit of 176 MiB, raised to twice
+             the live heap for big recipes)
+NETS_CPUPROFILE
+             write a CPU profile of the whole command to this file
+             (for measuring; see bench/README.md)`
 
 // filesHelp documents the files nets uses.
 const filesHelp = `/run/nets/journal    the running (or interrupted, or unconfirmed) run's undo journal
