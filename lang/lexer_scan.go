@@ -50,6 +50,11 @@ type scanner struct {
 	stackBuf [8]int
 	tok      tok  // the token the last step made
 	have     bool // whether it made one (spaces make none)
+	// private: the wide tokens go to wide, not src.wide (a half of a
+	// split parse, which must not write the shared source while the
+	// other half runs).
+	private bool
+	wide    map[uint32]uint32
 }
 
 // emit makes the token of kind k of the next n bytes (k < 0: skips
@@ -65,10 +70,14 @@ func (s *scanner) emit(k tokKind, n int) {
 	switch k {
 	case tStrText, tStrEsc, tComment, tBad:
 		if runeCount(v) != n {
-			if s.src.wide == nil {
-				s.src.wide = map[uint32]uint32{}
+			w := &s.src.wide
+			if s.private {
+				w = &s.wide // a split parse's half (parse_split.go)
 			}
-			s.src.wide[uint32(s.off)] = uint32(start)
+			if *w == nil {
+				*w = map[uint32]uint32{}
+			}
+			(*w)[uint32(s.off)] = uint32(start)
 		}
 	}
 	s.tok = tok{k: k, v: v, off: uint32(start), end: uint32(s.off)}

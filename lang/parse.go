@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"unsafe"
 )
@@ -50,6 +51,10 @@ type parser struct {
 	atEOF    bool // input ended inside an unfinished construct
 	comments []*Comment
 	scratch  []Arg // see args
+
+	// A split parse (parse_split.go): the first half stops at the first
+	// top-level statement at or after stopAt, and notes its offset.
+	stopAt, stoppedAt int
 
 	// The nodes most recipes have many of are allocated in chunks.
 	words    slab[wordAndPart]
@@ -117,6 +122,16 @@ func Incomplete(src []byte) bool {
 }
 
 func parse(filename string, src []byte) (f *File, p *parser) {
+	if len(src) >= splitMin && len(src) <= math.MaxUint32 && runtime.GOMAXPROCS(0) > 1 {
+		if f, p, ok := parseSplit(filename, src); ok {
+			return f, p
+		}
+	}
+	return parseWhole(filename, src)
+}
+
+// parseWhole parses src from start to end on the calling goroutine.
+func parseWhole(filename string, src []byte) (f *File, p *parser) {
 	p = &parser{filename: filename}
 	f = &File{Filename: filename}
 	defer func() {
@@ -133,12 +148,7 @@ func parse(filename string, src []byte) (f *File, p *parser) {
 		p.diags = append(p.diags, Diagnostic{Pos: Position{Filename: filename, Line: 1, Column: 1}, Msg: "file too large (over 4 GiB)"})
 		return f, p
 	}
-	text := string(src)
-	if strings.HasPrefix(text, "\ufeff") {
-		// A UTF-8 byte order mark is blanked out, keeping offsets.
-		text = "   " + text[3:]
-	}
-	p.src = newSource(filename, text)
+	p.src = newSource(filename, sourceText(src))
 	p.sc = newScanner(p.src)
 	p.buf = make([]tok, 0, 64)
 	f.Stmts = p.stmts(false)
@@ -146,6 +156,16 @@ func parse(filename string, src []byte) (f *File, p *parser) {
 	f.Span = Span{src: p.src, start: 0, end: eof.off}
 	f.Comments = p.comments
 	return f, p
+}
+
+// sourceText is src as the scanner reads it: a UTF-8 byte order mark is
+// blanked out, keeping offsets.
+func sourceText(src []byte) string {
+	text := string(src)
+	if strings.HasPrefix(text, "\ufeff") {
+		text = "   " + text[3:]
+	}
+	return text
 }
 
 // ---------------------------------------------------------------------------
@@ -343,6 +363,10 @@ func (p *parser) stmts(inBlock bool) []Stmt {
 		case t.k == tEOF:
 			return list
 		case inBlock && p.isOp(t, ">"):
+			return list
+		case p.stopAt > 0 && !inBlock && int(t.off) >= p.stopAt:
+			// The first half of a split parse ends here (parse_split.go).
+			p.stoppedAt = int(t.off)
 			return list
 		}
 		if s := p.stmtRecover(inBlock); s != nil {
