@@ -168,7 +168,9 @@ own file (still 0600).`,
 			return nil, fmt.Errorf("writekey: %v", err)
 		}
 		if err := env.WriteKey(full, k); err != nil {
-			return nil, fmt.Errorf("writekey: %v", err)
+			// %w: the evaluator's error for an earlier statement
+			// (a lang.Diagnostic) must keep its own position.
+			return nil, fmt.Errorf("writekey: %w", err)
 		}
 		return value.Key{Key: k}, nil
 	},
@@ -209,7 +211,9 @@ Example: private-key loadkey("wg0.key")`,
 		}
 		k = kernel.Key(g)
 		if err := env.WriteKey(full, k); err != nil {
-			return nil, fmt.Errorf("loadkey: %v", err)
+			// %w: the evaluator's error for an earlier statement
+			// (a lang.Diagnostic) must keep its own position.
+			return nil, fmt.Errorf("loadkey: %w", err)
 		}
 		return value.Key{Key: k}, nil
 	},

@@ -151,6 +151,7 @@ func (e *evaluator) flush() error {
 	}
 	// The arrays are reused by the next batch: EnsureBatch keeps no
 	// reference to them (steps hold copies of the wants).
+	clear(b.ws)
 	clear(b.nodes)
 	e.batch.ws, e.batch.nodes = b.ws[:0], b.nodes[:0]
 	return nil
@@ -159,6 +160,7 @@ func (e *evaluator) flush() error {
 // dropQueue forgets the queued wants (after a failure: they are not
 // applied).
 func (e *evaluator) dropQueue() {
+	clear(e.batch.ws)
 	clear(e.batch.nodes)
 	e.batch.ws, e.batch.nodes = e.batch.ws[:0], e.batch.nodes[:0]
 }

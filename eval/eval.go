@@ -339,6 +339,12 @@ func run(ctx context.Context, f *lang.File, o Options, plan bool, sess *Session)
 	e.keys.init(o, keyFilesSkip(o, plan, o.Kernel))
 
 	evalErr := e.endBatch(e.top(f, sc))
+	if evalErr == nil && !plan && ctx.Err() != nil {
+		// Interrupted after the last statement, before the commit: the
+		// caller asked to stop (the CLI has said it rolls back), so
+		// nothing is kept.
+		evalErr = lang.Diagnostic{Pos: f.End(), End: f.End(), Msg: "interrupted before the commit: " + ctx.Err().Error(), Err: ctx.Err()}
+	}
 	if evalErr == nil {
 		// Key files are part of the transaction: written only now that
 		// everything else succeeded, before the commit (a failure here

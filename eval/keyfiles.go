@@ -108,7 +108,12 @@ func (v *env) WriteKey(path string, k kernel.Key) error {
 	}
 	if kf.skip != "" {
 		text := "writekey " + quoteArgv([]string{path})
-		v.e.quiesce() // output and Result: not while a batch is in flight
+		// The note is output: the statements before this one come
+		// first, and when one of them fails the run stops there, as
+		// one statement at a time would, without the note.
+		if err := v.e.flush(); err != nil {
+			return err
+		}
 		v.e.res.Skipped = append(v.e.res.Skipped, text)
 		if _, err := fmt.Fprintf(v.e.stdout, "# %s (%s)\n", text, kf.skip); err != nil {
 			return err

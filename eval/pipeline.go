@@ -36,8 +36,9 @@ import (
 //     An evaluation error after a statement whose batch then fails
 //     reports the earlier, kernel failure (endBatch).
 //   - Interruption: a batch not yet started when the context is cancelled
-//     is dropped; the one in flight completes (as a synchronous flush
-//     would have).
+//     is dropped, as a failure at its first statement (the run must not
+//     commit without it); the one in flight completes (as a synchronous
+//     flush would have).
 //
 // The goroutine is started by the first full batch, so recipes with
 // fewer than batchMax queued statements between barriers never use it.
@@ -83,14 +84,20 @@ func (e *evaluator) handOff() error {
 func (e *evaluator) runPipeline(p *pipeline) {
 	for b := range p.jobs {
 		switch {
-		case p.fail != nil, e.ctx.Err() != nil:
-			// Behind a failure, or interrupted: not applied.
+		case p.fail != nil:
+			// Behind a failure: not applied.
+		case e.ctx.Err() != nil:
+			// Interrupted: not applied, and the run must not succeed.
+			n := b.nodes[0]
+			p.fail = &batchFailure{n, lang.Diagnostic{Pos: posOf(n), End: endOf(n), Msg: "interrupted before this statement: " + e.ctx.Err().Error(), Err: e.ctx.Err()}}
+			p.failed.Store(true)
 		default:
 			if f := e.applyBatchSafe(b); f != nil {
 				p.fail = f
 				p.failed.Store(true)
 			}
 		}
+		clear(b.ws) // the wants hold their routes (slabs of 64)
 		clear(b.nodes)
 		select {
 		case p.free <- batchJob{ws: b.ws[:0], nodes: b.nodes[:0]}:

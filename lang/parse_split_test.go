@@ -121,3 +121,33 @@ func randomRecipe(rng *rand.Rand, n int) string {
 	}
 	return b.String()
 }
+
+// FuzzParseSplit: for any source and any line start as the cut, the
+// halves are either not joined or give exactly a whole parse's File.
+func FuzzParseSplit(f *testing.F) {
+	for _, s := range []string{
+		"route blackhole 10.0.0.0/24 table 100\nroute blackhole 10.0.1.0/24 table 100\n",
+		"in netns a <\nroute 10.0.0.0/8 dev lo\n>\nlink br0 type bridge\n",
+		"route blackhole 12.0.0.0/24 \\\ntable 100\nlet x = \"ü${1}\"\n# c\nprint $x\n",
+		"let l = [\n1,\n2]\nfor i in $l <\nprint $i\n>\n",
+	} {
+		f.Add(s, uint16(1))
+	}
+	f.Fuzz(func(t *testing.T, src string, which uint16) {
+		var starts []int
+		for i := 1; i < len(src); i++ {
+			if src[i-1] == '\n' {
+				starts = append(starts, i)
+			}
+		}
+		if len(starts) == 0 {
+			return
+		}
+		cut := starts[int(which)%len(starts)]
+		want, _ := parseWhole("f.nets", []byte(src))
+		got, _, ok := parseSplitAt("f.nets", []byte(src), cut)
+		if ok && !reflect.DeepEqual(got, want) {
+			t.Fatalf("cut at %d: the halves differ from a whole parse\n--- split\n%s--- whole\n%s", cut, Format(got), Format(want))
+		}
+	})
+}

@@ -24,7 +24,7 @@ func TestTuneGC(t *testing.T) {
 	}
 
 	for _, set := range []string{"GOGC", "GOMEMLIMIT"} {
-		tuneGC(env(map[string]string{set: "100"}))
+		tuneGC(env(map[string]string{set: "100"}))()
 		if p := debug.SetGCPercent(100); p != 100 {
 			t.Errorf("with %s set, GOGC became %d", set, p)
 		}
@@ -33,7 +33,8 @@ func TestTuneGC(t *testing.T) {
 		}
 	}
 
-	tuneGC(env(nil))
+	stop := tuneGC(env(nil))
+	defer stop() // before the settings are restored (defers run last first)
 	if p := debug.SetGCPercent(-1); p != gcPercent {
 		t.Fatalf("GOGC = %d, want %d", p, gcPercent)
 	}
@@ -56,4 +57,15 @@ func TestTuneGC(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	runtime.KeepAlive(big)
+
+	// Stopped, the hook leaves the limit alone.
+	stop()
+	debug.SetMemoryLimit(math.MaxInt64)
+	for range 3 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("memory limit %d MB after the hook was stopped", l>>20)
+	}
 }

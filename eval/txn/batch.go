@@ -88,12 +88,24 @@ var flightChunk = 1000 // a variable for tests (SetFlightChunk)
 // failure the steps before the failed one were applied, the rest of its
 // run may have been (their inverses are journaled and undo them
 // idempotently), and nothing after it is sent. It returns the steps
-// applied (every step, when nothing failed) and the first failure.
+// applied (every step, when nothing failed) and the first failure. One
+// difference from ensureGroup: a journal that cannot be written (a full
+// /run) fails at the first want of the chunk being journaled, after the
+// chunks before it were applied (and are then rolled back), where
+// ensureGroup failed at the group's first want having applied nothing.
 func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]*kernel.Step, error) {
 	steps := make([]*kernel.Step, 0, len(ws))
 	var sent []int // steps[sent[x]] is the x-th step handed to f
 	var stopErr error
 	stopAt := 0 // with stopErr: the index into steps (and ws) it is reported at
+	waited := false
+	defer func() {
+		if !waited {
+			// A panic: the runs in flight land (and reach the cache)
+			// before anyone rolls back, and the goroutine ends.
+			f.Wait()
+		}
+	}()
 	for lo := 0; lo < len(ws) && stopErr == nil && !f.Failed(); lo += flightChunk {
 		first := len(steps)
 		for i := lo; i < min(lo+flightChunk, len(ws)); i++ {
@@ -145,6 +157,7 @@ func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]
 		f.Collect()
 	}
 	n, err := f.Wait()
+	waited = true
 	for _, x := range sent[:n] {
 		t.changes = appendDoubling(t.changes, steps[x].Changes...)
 	}
