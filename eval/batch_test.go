@@ -138,12 +138,21 @@ type batchCounter struct {
 func (b *batchCounter) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	b.batches++
 	b.ops += len(ops)
+	return modelRouteBatch(b.Model, ns, ops, nil)
+}
+
+// modelRouteBatch applies ops to m one at a time, as a RouteBatcher
+// would, and fails (with a kernel.Error) the first op refuse says to.
+func modelRouteBatch(m *kernel.Model, ns string, ops []kernel.RouteOp, refuse func(kernel.RouteOp) bool) (int, error) {
 	for i, o := range ops {
+		if refuse != nil && refuse(o) {
+			return i, &kernel.Error{Op: "add route", NS: ns, Err: errors.New("refused by the test")}
+		}
 		var err error
 		if o.Del {
-			err = b.DelRoute(ns, o.Route)
+			err = m.DelRoute(ns, o.Route)
 		} else {
-			err = b.AddRoute(ns, o.Route, o.Replace)
+			err = m.AddRoute(ns, o.Route, o.Replace)
 		}
 		if err != nil {
 			return i, err

@@ -68,21 +68,9 @@ func (b *slowBatcher) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	if b.gate != nil {
 		<-b.gate
 	}
-	for i, o := range ops {
-		if b.failDst != "" && o.Route.Dst.String() == b.failDst {
-			return i, &kernel.Error{Op: "add route", NS: ns, Err: errors.New("refused by the test")}
-		}
-		var err error
-		if o.Del {
-			err = b.DelRoute(ns, o.Route)
-		} else {
-			err = b.AddRoute(ns, o.Route, o.Replace)
-		}
-		if err != nil {
-			return i, err
-		}
-	}
-	return len(ops), nil
+	return modelRouteBatch(b.Model, ns, ops, func(o kernel.RouteOp) bool {
+		return b.failDst != "" && o.Route.Dst.String() == b.failDst
+	})
 }
 
 // TestPipelineOverlaps: with a kernel whose batches wait for the test,

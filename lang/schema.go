@@ -733,16 +733,12 @@ func checkLiteral(p *Param, a Arg) Diagnostics {
 // returns the family of a when it is a literal address or prefix that
 // parses (fam4, fam6; otherwise famNone).
 func literalDiags(ds Diagnostics, p *Param, a Arg) (Diagnostics, int8) {
-	var text string
-	var ok bool
-	switch a := a.(type) {
-	case *Word:
-		text, ok = a.Literal()
-	case *String:
-		text, ok = a.Literal()
+	switch a.(type) {
+	case *Word, *String:
 	default:
 		return appendLiteralDiags(ds, p, a), famNone
 	}
+	text, ok := literalText(a)
 	if !ok || p.Type == TAny {
 		return ds, famNone
 	}
@@ -799,14 +795,7 @@ func appendLiteralDiags(ds Diagnostics, p *Param, a Arg) Diagnostics {
 		}
 		return ds
 	}
-	var text string
-	var ok bool
-	switch a := a.(type) {
-	case *Word:
-		text, ok = a.Literal()
-	case *String:
-		text, ok = a.Literal()
-	}
+	text, ok := literalText(a)
 	if !ok || p.Type == TAny {
 		return ds
 	}
