@@ -86,3 +86,35 @@ func TestPipelineNoOutputAfterFailure(t *testing.T) {
 		t.Errorf("one batch at a time:\n%s%v skipped=%v\nbatches of 2:\n%s%v skipped=%v", outSync, errSync, resSync.Skipped, outPipe, errPipe, resPipe.Skipped)
 	}
 }
+
+// TestInterruptBeforeCommitRollsBack: a context cancelled after the last
+// statement was applied but before the commit (here: by the last change's
+// OnChange) rolls the run back instead of committing it, as the CLI's
+// "stopping and rolling back" says.
+func TestInterruptBeforeCommitRollsBack(t *testing.T) {
+	src := "route blackhole 10.0.0.0/24 table 100\nroute blackhole 10.0.1.0/24 table 100\n"
+	f, err := lang.Parse("c.nets", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kernel.NewModel()
+	before := k.Dump(kernel.Host)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	o := testOptions(t, k, &out)
+	n := 0
+	o.OnChange = func(kernel.Change) {
+		if n++; n == 2 {
+			cancel()
+		}
+	}
+	_, err = Run(ctx, f, o)
+	var ee *Error
+	if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) || ee.Undone != 2 {
+		t.Fatalf("Run = %v, want the interruption with 2 changes undone", err)
+	}
+	if after := k.Dump(kernel.Host); after != before {
+		t.Errorf("state after the interrupted run:\n%s\nwant:\n%s", after, before)
+	}
+}
