@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/kernel/ktest"
 	"github.com/nets-lang/nets/lang"
 )
 
@@ -138,27 +139,7 @@ type batchCounter struct {
 func (b *batchCounter) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	b.batches++
 	b.ops += len(ops)
-	return modelRouteBatch(b.Model, ns, ops, nil)
-}
-
-// modelRouteBatch applies ops to m one at a time, as a RouteBatcher
-// would, and fails (with a kernel.Error) the first op refuse says to.
-func modelRouteBatch(m *kernel.Model, ns string, ops []kernel.RouteOp, refuse func(kernel.RouteOp) bool) (int, error) {
-	for i, o := range ops {
-		if refuse != nil && refuse(o) {
-			return i, &kernel.Error{Op: "add route", NS: ns, Err: errors.New("refused by the test")}
-		}
-		var err error
-		if o.Del {
-			err = m.DelRoute(ns, o.Route)
-		} else {
-			err = m.AddRoute(ns, o.Route, o.Replace)
-		}
-		if err != nil {
-			return i, err
-		}
-	}
-	return len(ops), nil
+	return ktest.RouteOps(b.Model, ns, ops, nil)
 }
 
 // TestBatchThroughFunctions: routes made by a recipe function called in

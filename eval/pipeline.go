@@ -20,12 +20,11 @@ import (
 //   - Order: batches are applied one at a time, in the order they were
 //     queued, and every statement that is not a queued route or
 //     neighbour waits until the pipeline is empty (flush, at the
-//     barriers batch.go lists), as does everything that reads the kernel
-//     or the transaction (kern) or writes output (output), so the
-//     evaluation never sees or interleaves with a batch in flight.
+//     barriers batch.go lists, and before a writekey note), as does
+//     everything that reads the kernel (kern), so the evaluation never
+//     sees or interleaves with a batch in flight.
 //   - One writer: while a batch is in flight only the pipeline's
-//     goroutine touches the transaction, Result.Changes and
-//     Options.OnChange; the evaluating goroutine touches them only after
+//     goroutine touches the transaction and Options.OnChange; the evaluating goroutine touches them only after
 //     sync returned, which orders the two (sync.WaitGroup).
 //     Options.OnChange is therefore called from either goroutine, never
 //     from both at once.
@@ -148,14 +147,8 @@ func (e *evaluator) stopPipeline() {
 // it. A failure of the pipeline is not reported here (the evaluation
 // reports it at its next flush); reading the kernel after it is harmless.
 func (e *evaluator) kern() kernel.Kernel {
-	e.quiesce()
-	return e.tx.Ensurer().Kernel()
-}
-
-// quiesce waits until no batch is in flight, before the evaluation
-// writes output or touches what the pipeline's goroutine uses.
-func (e *evaluator) quiesce() {
 	if p := e.batch.pipe; p != nil {
 		p.busy.Wait()
 	}
+	return e.tx.Ensurer().Kernel()
 }

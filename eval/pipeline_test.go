@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/kernel/ktest"
 	"github.com/nets-lang/nets/lang"
 )
 
@@ -68,7 +69,7 @@ func (b *slowBatcher) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	if b.gate != nil {
 		<-b.gate
 	}
-	return modelRouteBatch(b.Model, ns, ops, func(o kernel.RouteOp) bool {
+	return ktest.RouteOps(b.Model, ns, ops, func(o kernel.RouteOp) bool {
 		return b.failDst != "" && o.Route.Dst.String() == b.failDst
 	})
 }

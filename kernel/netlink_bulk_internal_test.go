@@ -64,13 +64,7 @@ func TestAppendRouteMsg(t *testing.T) {
 	tables := []uint32{0, TableMain, TableLocal, 100, 255, 256, 1000, 1 << 31}
 	types := []RouteType{0, RouteUnicast, RouteLocal, RouteBlackhole, RouteUnreachable}
 	type shape struct {
-		prio     uint32
-		tos      uint8
-		proto    uint8
-		scope    Scope
-		mtu      uint32
-		onlink   bool
-		dev      string
+		rest     routeRest
 		oif      uint32
 		seq      uint32
 		ack      bool
@@ -78,39 +72,32 @@ func TestAppendRouteMsg(t *testing.T) {
 	}
 	shapes := []shape{
 		{},
-		{prio: 7, tos: 0x10, proto: 3, scope: ScopeLink, mtu: 1400, onlink: true, dev: "v0", oif: 3, seq: 1, ack: true},
-		{prio: 1024, proto: 4, scope: ScopeHost, dev: "v0", oif: 70000, seq: 0xffffffff, rep: true},
-		{prio: 7, tos: 0x10, proto: 3, mtu: 1400, onlink: true, dev: "v0", seq: 5, del: true},
-		{mtu: 65535, seq: 9, ack: true, del: true},
-		{mtu: 9000, proto: 186, scope: ScopeUniverse, seq: 2, rep: true, ack: true},
+		{rest: routeRest{prio: 7, tos: 0x10, proto: 3, scope: ScopeLink, mtu: 1400, onlink: true, dev: "v0"}, oif: 3, seq: 1, ack: true},
+		{rest: routeRest{prio: 1024, proto: 4, scope: ScopeHost, dev: "v0"}, oif: 70000, seq: 0xffffffff, rep: true},
+		{rest: routeRest{prio: 7, tos: 0x10, proto: 3, mtu: 1400, onlink: true, dev: "v0"}, seq: 5, del: true},
+		{rest: routeRest{mtu: 65535}, seq: 9, ack: true, del: true},
+		{rest: routeRest{mtu: 9000, proto: 186, scope: ScopeUniverse}, seq: 2, rep: true, ack: true},
+	}
+	rests := make([]routeRest, len(shapes))
+	for i, sh := range shapes {
+		rests[i] = sh.rest
 	}
 	prefix := []byte{1, 2, 3}
 	n := 0
-	for _, dst := range dsts {
-		for _, gw := range gws {
-			for _, src := range srcs {
-				for _, table := range tables {
-					for _, typ := range types {
-						for _, sh := range shapes {
-							r := Route{Table: table, Dst: dst, TOS: sh.tos, Priority: sh.prio, Type: typ, Gateway: gw,
-								Dev: sh.dev, Src: src, Protocol: sh.proto, Scope: sh.scope, MTU: sh.mtu, OnLink: sh.onlink}
-							o := RouteOp{Del: sh.del, Replace: sh.rep, Route: r}
-							want := rtnetlinkRouteMsg(t, o, sh.oif, sh.seq, sh.ack)
-							got := appendRouteMsg(append([]byte(nil), prefix...), o, sh.oif, sh.seq, sh.ack)
-							if !bytes.Equal(got[:len(prefix)], prefix) || !bytes.Equal(got[len(prefix):], want) {
-								t.Fatalf("%+v (oif %d, seq %d, ack %v):\nappendRouteMsg % x\nrtnetlink      % x",
-									o, sh.oif, sh.seq, sh.ack, got[len(prefix):], want)
-							}
-							if len(want) > routeMsgMax {
-								t.Fatalf("%+v: %d bytes, more than routeMsgMax (%d)", o, len(want), routeMsgMax)
-							}
-							n++
-						}
-					}
-				}
-			}
+	eachRoute(dsts, gws, srcs, tables, types, rests, func(r Route, i int) {
+		sh := shapes[i]
+		o := RouteOp{Del: sh.del, Replace: sh.rep, Route: r}
+		want := rtnetlinkRouteMsg(t, o, sh.oif, sh.seq, sh.ack)
+		got := appendRouteMsg(append([]byte(nil), prefix...), o, sh.oif, sh.seq, sh.ack)
+		if !bytes.Equal(got[:len(prefix)], prefix) || !bytes.Equal(got[len(prefix):], want) {
+			t.Fatalf("%+v (oif %d, seq %d, ack %v):\nappendRouteMsg % x\nrtnetlink      % x",
+				o, sh.oif, sh.seq, sh.ack, got[len(prefix):], want)
 		}
-	}
+		if len(want) > routeMsgMax {
+			t.Fatalf("%+v: %d bytes, more than routeMsgMax (%d)", o, len(want), routeMsgMax)
+		}
+		n++
+	})
 	t.Logf("%d shapes equal", n)
 }
 

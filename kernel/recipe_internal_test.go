@@ -65,38 +65,17 @@ func TestFormatRouteShapes(t *testing.T) {
 	srcs := []netip.Addr{{}, a("10.9.0.1"), a("fd00:9::1")}
 	tables := []uint32{TableUnspec, TableMain, TableLocal, TableDefault, 100, 256, 1 << 31}
 	types := []RouteType{0, RouteUnicast, RouteLocal, RouteBlackhole, RouteType(99)}
-	type rest struct {
-		prio   uint32
-		tos    uint8
-		proto  uint8
-		scope  Scope
-		mtu    uint32
-		onlink bool
-		dev    string
-	}
-	rests := []rest{{}, {prio: 7, tos: 0x1f, proto: 3, scope: ScopeLink, mtu: 1400, onlink: true, dev: "eth0"},
+	rests := []routeRest{{}, {prio: 7, tos: 0x1f, proto: 3, scope: ScopeLink, mtu: 1400, onlink: true, dev: "eth0"},
 		{prio: 1024, proto: 4, scope: ScopeHost, dev: "v0"}, {proto: 200, scope: Scope(77), mtu: 65535}, {scope: ScopeUniverse}}
 	n := 0
-	for _, dst := range dsts {
-		for _, gw := range gws {
-			for _, src := range srcs {
-				for _, table := range tables {
-					for _, typ := range types {
-						for _, x := range rests {
-							r := Route{Table: table, Dst: dst, TOS: x.tos, Priority: x.prio, Type: typ, Gateway: gw,
-								Dev: x.dev, Src: src, Protocol: x.proto, Scope: x.scope, MTU: x.mtu, OnLink: x.onlink}
-							for _, tn := range []*TableNames{nil, names} {
-								if got, want := FormatRoute(r, tn), formatRouteRef(r, tn); got != want {
-									t.Fatalf("%+v:\nFormatRoute %q\nreference   %q", r, got, want)
-								}
-								n++
-							}
-						}
-					}
-				}
+	eachRoute(dsts, gws, srcs, tables, types, rests, func(r Route, _ int) {
+		for _, tn := range []*TableNames{nil, names} {
+			if got, want := FormatRoute(r, tn), formatRouteRef(r, tn); got != want {
+				t.Fatalf("%+v:\nFormatRoute %q\nreference   %q", r, got, want)
 			}
+			n++
 		}
-	}
+	})
 	t.Logf("%d shapes equal", n)
 }
 

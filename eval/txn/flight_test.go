@@ -9,6 +9,7 @@ import (
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/kernel/ktest"
 )
 
 // gatedModel is a Model that takes route batches (so EnsureBatch uses a
@@ -20,18 +21,7 @@ type gatedModel struct {
 
 func (g *gatedModel) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 	<-g.gate
-	for i, o := range ops {
-		var err error
-		if o.Del {
-			err = g.DelRoute(ns, o.Route)
-		} else {
-			err = g.AddRoute(ns, o.Route, o.Replace)
-		}
-		if err != nil {
-			return i, err
-		}
-	}
-	return len(ops), nil
+	return ktest.RouteOps(g.Model, ns, ops, nil)
 }
 
 // TestFlightPanicRollback: a panic while chunk 2 of a group is prepared
