@@ -43,12 +43,14 @@ var batchMax = 1 << 13 // a variable for tests (pipeline_test.go)
 // pending holds the queued wants and, at the same index, the statement
 // that asked for each; the decode memo (see decode), which lives here
 // because it too only serves repeated network statements; and the
-// pipeline applying full batches while the evaluation goes on.
+// stream taking the queued wants on a kernel that pipelines route
+// changes (stream.go).
 type pending struct {
-	ws    []kernel.Want
-	nodes []lang.Node
-	memo  map[*lang.NetStmt]decodedStmt
-	pipe  *pipeline
+	ws       []kernel.Want
+	nodes    []lang.Node
+	memo     map[*lang.NetStmt]decodedStmt
+	stream   *streamState
+	noStream bool // the kernel cannot stream (a model): flush full batches
 	// scratch is the Decoded of top-level statements without a block
 	// (see decode).
 	scratch lang.Decoded
@@ -119,27 +121,28 @@ func batchBarrier(s lang.Stmt, sc *scope) bool {
 	return false
 }
 
-// queue adds w (for statement n) to the batch. A full batch goes to the
-// pipeline (pipeline.go), which applies it while the evaluation goes on.
+// queue adds w (for statement n) to the batch. Every streamChunk wants go
+// to the stream (stream.go), which applies them while the evaluation
+// goes on; on a model a full batch (batchMax) is applied here.
 func (e *evaluator) queue(n lang.Node, w kernel.Want) error {
 	if e.batch.ws == nil {
 		e.batch.ws, e.batch.nodes = make([]kernel.Want, 0, 256), make([]lang.Node, 0, 256)
 	}
 	e.batch.ws = append(e.batch.ws, w)
 	e.batch.nodes = append(e.batch.nodes, n)
-	if len(e.batch.ws) >= batchMax {
+	if len(e.batch.ws) >= batchMax || (!e.batch.noStream && len(e.batch.ws) >= streamChunk) {
 		return e.handOff()
 	}
 	return nil
 }
 
-// flush applies everything queued, in the pipeline and here, and returns
-// the first failure (the diagnostic of the statement whose want failed).
-// When it returns, nothing is being applied behind the evaluation's back.
+// flush applies everything queued and whatever the stream has in flight,
+// and returns the first failure (the diagnostic of the statement whose
+// want failed). When it returns, nothing is being applied behind the
+// evaluation's back.
 func (e *evaluator) flush() error {
-	if err := e.sync(); err != nil {
-		e.dropQueue()
-		return err
+	if st := e.batch.stream; st != nil {
+		return e.flushStream(st)
 	}
 	if len(e.batch.ws) == 0 {
 		return nil
@@ -179,9 +182,8 @@ type batchFailure struct {
 }
 
 // applyBatch ensures b's wants through the transaction and reports their
-// changes to Options.OnChange (Result.Changes are the Tx's, see run). It
-// runs on the evaluating goroutine (flush) or on the pipeline's
-// (pipeline.go), never on both at once.
+// changes to Options.OnChange (Result.Changes are the Tx's, see run): the
+// flush of a kernel that cannot stream.
 func (e *evaluator) applyBatch(b batchJob) *batchFailure {
 	steps, err := e.tx.EnsureBatch(b.ws)
 	if e.o.OnChange != nil { // Result.Changes are the Tx's (see run)
@@ -213,18 +215,22 @@ func (e *evaluator) batchErr(f *batchFailure) error {
 	return e.netErr(f.node, err)
 }
 
-// endBatch applies what is queued when the evaluation ends, and stops the
-// pipeline. After a failure (evalErr) the queue still holds statements
+// endBatch applies what is queued when the evaluation ends and waits for
+// the stream. After a failure (evalErr) the queue still holds statements
 // that came before the failing one: they are applied too (and rolled back
 // with the rest), so that a failure among them is the one reported, as a
 // run one statement at a time would have; when the run was interrupted
-// they are dropped instead (as are batches the pipeline had not started).
+// they are dropped instead (what the stream has in flight lands, and its
+// failure, if it had one, is the one reported).
 func (e *evaluator) endBatch(evalErr error) error {
-	defer e.stopPipeline()
 	if evalErr != nil && e.ctx.Err() != nil {
 		e.dropQueue()
-		if err := e.sync(); err != nil {
-			return err
+		if st := e.batch.stream; st != nil {
+			e.settle()
+			e.batch.stream = nil
+			if st.fail != nil {
+				return e.batchErr(st.fail)
+			}
 		}
 		return evalErr
 	}

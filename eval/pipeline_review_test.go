@@ -43,11 +43,9 @@ func TestPipelineInterruptNeverCommitsPart(t *testing.T) {
 			res, err = Run(ctx, f, o)
 			done <- err
 		}()
-		<-ended       // every statement evaluated; batch 1 held in the kernel
-		cancel()      // SIGINT
-		for range 2 { // batch 1, then the trailing queue (2 routes)
-			k.gate <- struct{}{}
-		}
+		<-ended  // every statement evaluated; the first chunk held in the kernel
+		cancel() // SIGINT
+		close(k.gate)
 		err = <-done
 		_ = res
 		dump := k.Model.Dump(kernel.Host)

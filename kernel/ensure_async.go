@@ -119,6 +119,11 @@ func (f *Flight) drain() {
 	}
 }
 
+// Applied returns how many of the steps given to Apply so far were
+// applied completely, counted in order (Collect first to count the runs
+// that finished without waiting).
+func (f *Flight) Applied() int { return f.applied }
+
 // Failed reports whether a run collected so far failed (Collect first
 // to learn about finished runs without waiting).
 func (f *Flight) Failed() bool { return f.stopped }

@@ -120,6 +120,8 @@ type Tx struct {
 	// Scratch of EnsureBatch, reused from batch to batch.
 	seen    map[objKey]struct{} // groupEnd
 	newRecs []record            // a chunk's records, copied into recs by journal
+
+	stream *Stream // the open Stream (see Stream)
 }
 
 // Begin starts a transaction on k. Unless o.NoJournal it takes the lock
@@ -198,6 +200,9 @@ func (t *Tx) Ensure(w kernel.Want) (*kernel.Step, error) {
 	if t.done {
 		return nil, ErrDone
 	}
+	if t.stream != nil {
+		return nil, ErrStreamOpen
+	}
 	if restoreOnly(w) {
 		return nil, errors.New("txn: restore-only wants have no inverse and cannot be part of a transaction")
 	}
@@ -273,6 +278,9 @@ func (e *BatchError) Unwrap() error { return e.Err }
 func (t *Tx) EnsureBatch(ws []kernel.Want) ([]*kernel.Step, error) {
 	if t.done {
 		return nil, ErrDone
+	}
+	if t.stream != nil {
+		return nil, ErrStreamOpen
 	}
 	out := make([]*kernel.Step, 0, len(ws))
 	for i := 0; i < len(ws); {
@@ -405,6 +413,9 @@ func (t *Tx) Exec(ctx context.Context, ns string, cmd kernel.Cmd) error {
 	if t.done {
 		return ErrDone
 	}
+	if t.stream != nil {
+		return ErrStreamOpen
+	}
 	err := t.e.Kernel().Exec(ctx, ns, cmd)
 	t.e.InvalidateAll()
 	return err
@@ -415,6 +426,9 @@ func (t *Tx) Exec(ctx context.Context, ns string, cmd kernel.Cmd) error {
 func (t *Tx) Commit() error {
 	if t.done {
 		return ErrDone
+	}
+	if t.stream != nil {
+		return ErrStreamOpen
 	}
 	t.done = true
 	defer t.lock.release()
@@ -705,6 +719,11 @@ func (t *Tx) Rollback() error {
 	if t.done {
 		return ErrDone
 	}
+	if t.stream != nil {
+		// What is in flight lands (and reaches the cache) first.
+		t.stream.end()
+		t.stream = nil
+	}
 	t.done = true
 	defer t.lock.release()
 	var j *journal
@@ -737,6 +756,9 @@ func (t *Tx) Rollback() error {
 func (t *Tx) Hold(deadline time.Time) (*JournalInfo, error) {
 	if t.done {
 		return nil, ErrDone
+	}
+	if t.stream != nil {
+		return nil, ErrStreamOpen
 	}
 	if t.j == nil {
 		return nil, errors.New("txn: Hold needs a journal (NoJournal is set)")
