@@ -8,31 +8,38 @@ import (
 )
 
 // The collector's setting for the nets command. A run of a 100k-route
-// recipe allocates a few hundred MB while its live heap stays under about
+// recipe allocates about 220 MB while its live heap stays under about
 // 100 MB; with Go's default (GOGC=100: collect when the heap has doubled)
-// it spent a fifth of its CPU time collecting. nets is a command that
-// runs once and exits, on machines where a couple of hundred MB is not
-// much but is not nothing, so it collects less often while the heap is
-// small and keeps Go's default once it is big:
+// it spent a fifth of its CPU time collecting, and every collection also
+// costs page faults: while the collector marks, the write barrier reads
+// each pointer slot before writing it, so fresh heap pages are first
+// mapped to the kernel's zero page and then copied on the write, with a
+// TLB shootdown of the other core each time (perf: 6 % of a run's CPU).
+// nets is a command that runs once and exits, on machines where a couple
+// of hundred MB is not much but is not nothing, so it does not collect at
+// all while the heap is small and keeps Go's default pacing once it is
+// big:
 //
-//   - GOGC=gcPercent: a collection when the heap has grown to
-//     (1+gcPercent/100) times what was live after the last one;
+//   - GOGC=off (gcPercent): no collection because the heap grew;
 //   - a soft memory limit (debug.SetMemoryLimit) of gcFloor, raised after
 //     every collection to twice the live heap when that is more: the
-//     heap never grows past gcFloor because of gcPercent alone, and a
-//     big live heap (a recipe of millions of routes) is collected about
-//     as often as with Go's default, so the limit never makes the
-//     collector thrash. (Not exactly as often: the limit counts all of
-//     the runtime's memory, not only the heap, and follows the live heap
-//     one collection late — with 160 MB live, 14–17 collections against
-//     12–14 with the default.)
+//     process collects only when its memory reaches gcFloor, and a big
+//     live heap (a recipe of millions of routes) is collected about as
+//     often as with Go's default, so the limit never makes the collector
+//     thrash. (Not exactly as often: the limit counts all of the
+//     runtime's memory, not only the heap, and follows the live heap one
+//     collection late.)
 //
-// Measured on 100k routes (7 runs each, 2 cores): CPU 1.22–1.44 s →
-// 0.94–1.28 s for the 100k-line recipe and wall time 5–10 % lower
-// (medians), peak RSS below 180 MB. GOGC or GOMEMLIMIT in the environment turn all of
-// this off: the operator's setting wins.
+// Measured on 100k routes (2 cores): 4 collections with GOGC=300 under
+// the same limit (two of them while parsing, when everything allocated
+// is live), 2 with GOGC off; CPU 1.22–1.44 s with Go's default, 0.94–1.28 s
+// with GOGC=300, and 3–11 % less than that with GOGC off (medians of
+// 9–11 alternating runs, four comparisons); peak RSS below 180 MB.
+// Recipes that allocate less than the floor are never collected. GOGC or
+// GOMEMLIMIT in the environment turn all of this off: the operator's
+// setting wins.
 const (
-	gcPercent = 300
+	gcPercent = -1 // off
 	gcFloor   = 176 << 20
 )
 

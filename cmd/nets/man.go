@@ -20,9 +20,9 @@ NETS_JOURNAL_DIR
              exclude each other
 GOGC, GOMEMLIMIT
              when either is set, Go's collector runs as they say;
-             otherwise nets collects less often while its heap is small
-             (GOGC 300 under a soft limit of 176 MiB, raised to twice
-             the live heap for big recipes)
+             otherwise nets does not collect while its memory is under
+             176 MiB (GOGC off under a soft limit of 176 MiB, raised to
+             twice the live heap for big recipes)
 NETS_CPUPROFILE
              write a CPU profile of the whole command to this file
              (for measuring; see bench/README.md)`
