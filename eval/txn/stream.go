@@ -57,6 +57,7 @@ type Stream struct {
 	// remember).
 	cur, old map[objKey]int
 	oldMax   int // the highest position in old
+	curMax   int // the highest position in cur
 
 	err error // the failure that ended the Stream (sticky)
 }
@@ -143,7 +144,7 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 				stopErr, stopAt = err, base+i
 				break
 			}
-			s.cur[k] = base + i
+			s.cur[k], s.curMax = base+i, base+i
 			s.q = append(s.q, streamStep{s: st, pos: base + i, fi: -1})
 		}
 		if err, at := s.send(first); err != nil {
@@ -238,6 +239,9 @@ func (s *Stream) inFlight(k objKey) bool {
 	if p, ok := s.cur[k]; ok {
 		return p >= low
 	}
+	if s.oldMax < low {
+		return false // old holds no position still in flight
+	}
 	p, ok := s.old[k]
 	return ok && p >= low
 }
@@ -249,9 +253,7 @@ func (s *Stream) rotate() {
 	if s.qh < len(s.q) && s.q[s.qh].pos <= s.oldMax {
 		s.end()
 	}
-	for _, p := range s.cur {
-		s.oldMax = max(s.oldMax, p)
-	}
+	s.oldMax = s.curMax
 	s.old, s.cur = s.cur, s.old
 	clear(s.cur)
 }
