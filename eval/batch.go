@@ -10,12 +10,13 @@ import (
 )
 
 // Batching: consecutive route and neighbour statements are not ensured
-// one at a time but queued, and the queue is flushed through
-// txn.Tx.EnsureBatch, which prepares them together, journals all their
-// inverses with one write and one fsync, and only then applies them —
-// pipelined, on the real kernel (kernel.Netlink.RouteBatch). A recipe of
-// 100k routes thus costs a few fsyncs and a few hundred netlink round
-// trips instead of 100k of each.
+// one at a time but queued. On the real kernel every 1000 queued wants go
+// to a txn.Stream (stream.go), which prepares them together, journals all
+// their inverses with one write and one fsync, and only then sends them —
+// pipelined (kernel.Netlink.RouteBatch) — while the evaluation goes on; on
+// a model the queue is flushed through txn.Tx.EnsureBatch, which does the
+// same and waits. A recipe of 100k routes thus costs a hundred fsyncs and
+// a hundred netlink round trips instead of 100k of each.
 //
 // The queue is flushed before anything that could observe or depend on
 // the queued changes, or whose effect must come after them: every other
@@ -34,10 +35,9 @@ import (
 // the run is then rolled back like any other failure, including wants
 // of the batch that the kernel applied after the failed one.
 
-// batchMax bounds the wants queued before a flush. Batches larger than a
-// few thousand gain nothing (the kernel layer pipelines in chunks of
-// 1000 and a journal fsync on tmpfs is cheap) but hold more memory: a
-// 100k-route run peaked at 427 MB RSS with 65536, 363 MB with 8192.
+// batchMax bounds the wants queued before a flush on a model (and before
+// a hand-off to the stream, with streamChunk). Batches larger than a few
+// thousand gain nothing but hold more memory.
 var batchMax = 1 << 13 // a variable for tests (pipeline_test.go)
 
 // pending holds the queued wants and, at the same index, the statement

@@ -26,11 +26,12 @@
 // Run never panics: a panic inside the evaluator is recovered and
 // reported as an internal-error diagnostic, and the run rolls back.
 //
-// Consecutive route and neighbour statements are ensured in batches
-// (Tx.EnsureBatch: one journal sync per batch) and flushed before any
+// Consecutive route and neighbour statements are ensured in batches (one
+// journal sync per batch; on the real kernel through a txn.Stream that
+// applies them while the evaluation goes on) and flushed before any
 // statement that could observe them (see batch.go); their change lines
-// arrive at the flush, and a failure is still reported at the statement
-// that caused it.
+// arrive in order once the kernel has applied them, and a failure is
+// still reported at the statement that caused it.
 //
 // # Scripting semantics
 //
