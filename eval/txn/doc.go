@@ -50,6 +50,9 @@
 //	Begin(k, Options) (*Tx, error)             lock + refuse over a journal
 //	(*Tx).Ensure(kernel.Want) (*kernel.Step, error)
 //	(*Tx).EnsureBatch([]kernel.Want) ([]*kernel.Step, error)  one fsync per group; *BatchError{Index}
+//	(*Tx).Stream() *Stream                      nil on a model; EnsureBatch across calls, not waiting
+//	(*Stream).Ensure(ws) ([]*kernel.Step, error) sends ws; returns the steps finished so far
+//	(*Stream).Wait() ([]*kernel.Step, error)     the rest; *BatchError{Index: position in the stream}
 //	(*Tx).Exec(ctx, ns, kernel.Cmd) error       then the Ensurer re-reads
 //	(*Tx).Ensurer() *kernel.Ensurer             read-only queries, same cache
 //	(*Tx).Changes() []kernel.Change, Changed() bool, Steps() int, ID(), JournalPath()

@@ -1,6 +1,7 @@
 package txn_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -90,4 +91,57 @@ func ExampleOpenRecovery() {
 	// step 0 [del link br0]
 	// undone: 1 <nil>
 	// links: 1
+}
+
+// Loading many routes: on the real kernel a Stream sends each call's
+// wants and returns while the kernel applies them, so the caller can
+// build the next ones meanwhile; on a model (as here) there is no Stream,
+// and EnsureBatch does the same work, waiting.
+func ExampleTx_Stream() {
+	k := kernel.NewModel()
+	tx, err := txn.Begin(k, txn.Options{NoJournal: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var steps []*kernel.Step
+	s := tx.Stream()
+	for i := range 3 { // three calls of two routes
+		var ws []kernel.Want
+		for j := range 2 {
+			dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(2*i + j), 0}), 24)
+			ws = append(ws, kernel.Want{Route: &kernel.RouteWant{Route: kernel.Route{Dst: dst, Type: kernel.RouteBlackhole, Table: 100}}})
+		}
+		var done []*kernel.Step
+		if s != nil {
+			done, err = s.Ensure(ws) // the steps the kernel has finished so far
+		} else {
+			done, err = tx.EnsureBatch(ws)
+		}
+		steps = append(steps, done...)
+		if err != nil {
+			break
+		}
+	}
+	if s != nil {
+		done, werr := s.Wait() // the rest, and the first failure if any
+		steps = append(steps, done...)
+		err = errors.Join(err, werr)
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		tx.Rollback()
+		return
+	}
+	for _, st := range steps {
+		fmt.Println(st.Changes[0])
+	}
+	tx.Commit()
+	// Output:
+	// + route blackhole 10.0.0.0/24 table 100
+	// + route blackhole 10.0.1.0/24 table 100
+	// + route blackhole 10.0.2.0/24 table 100
+	// + route blackhole 10.0.3.0/24 table 100
+	// + route blackhole 10.0.4.0/24 table 100
+	// + route blackhole 10.0.5.0/24 table 100
 }

@@ -714,7 +714,9 @@ func wantLink(w kernel.Want) string {
 // journal is removed; otherwise it is kept and the error is an
 // *UndoError listing each Want that could not be applied. The lock is
 // released either way. Rollback is safe after the run's context was
-// cancelled and after any error from Ensure, EnsureBatch or Exec.
+// cancelled and after any error from Ensure, EnsureBatch, a Stream or
+// Exec; with a Stream still open it first waits for the changes in
+// flight (they are undone with the rest).
 func (t *Tx) Rollback() error {
 	if t.done {
 		return ErrDone
