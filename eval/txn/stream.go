@@ -60,6 +60,8 @@ type Stream struct {
 	curMax   int // the highest position in cur
 
 	err error // the failure that ended the Stream (sticky)
+
+	out []*kernel.Step // reported, not yet returned (see take)
 }
 
 // streamStep is a prepared step and its want's position; fi is its index
@@ -163,6 +165,7 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 			// changes: it is prepared once that one is in the cache.
 			s.end()
 		}
+		s.report()
 	}
 	if stopErr != nil {
 		s.end() // a failure in the kernel before it comes first
@@ -170,7 +173,8 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 			s.err = &BatchError{Index: stopAt, Err: stopErr}
 		}
 	}
-	return s.report(), s.err
+	s.report()
+	return s.take(), s.err
 }
 
 // send journals the changed steps of q[first:] with one write, runs their
@@ -252,6 +256,7 @@ func (s *Stream) inFlight(k objKey) bool {
 func (s *Stream) rotate() {
 	if s.qh < len(s.q) && s.q[s.qh].pos <= s.oldMax {
 		s.end()
+		s.report()
 	}
 	s.oldMax = s.curMax
 	s.old, s.cur = s.cur, s.old
@@ -286,22 +291,22 @@ func (s *Stream) end() {
 	s.sent = 0
 }
 
-// report pops and returns the steps at the head of q that are done: a
-// no-op, a step applied by an ended Flight, or one the current Flight
-// has applied. The changes of those that changed something join the
-// Tx's.
-func (s *Stream) report() []*kernel.Step {
+// report moves the steps at the head of q that are done — a no-op, a
+// step applied by an ended Flight, or one the current Flight has applied
+// — to s.out, for the caller. The changes of those that changed
+// something join the Tx's. Popping them as soon as they are done also
+// tells inFlight that their objects are in the cache.
+func (s *Stream) report() {
 	done := 0
 	if s.f != nil {
 		done = s.f.Applied()
 	}
-	var out []*kernel.Step
 	for ; s.qh < len(s.q); s.qh++ {
 		e := s.q[s.qh]
 		if e.fi >= done {
 			break // in flight
 		}
-		out = append(out, e.s)
+		s.out = append(s.out, e.s)
 		if e.fi != -1 {
 			s.t.changes = appendDoubling(s.t.changes, e.s.Changes...)
 		}
@@ -314,6 +319,12 @@ func (s *Stream) report() []*kernel.Step {
 		clear(s.q[n:])
 		s.q, s.qh = s.q[:n], 0
 	}
+}
+
+// take returns the steps reported since the last take.
+func (s *Stream) take() []*kernel.Step {
+	out := s.out
+	s.out = nil
 	return out
 }
 
@@ -325,5 +336,6 @@ func (s *Stream) Wait() ([]*kernel.Step, error) {
 		s.t.stream = nil
 	}
 	s.end()
-	return s.report(), s.err
+	s.report()
+	return s.take(), s.err
 }
