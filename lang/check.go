@@ -124,6 +124,7 @@ type checker struct {
 	later     map[string]int    // table names the file declares, with their line (for hints)
 	including []string          // include chain (cleaned paths)
 	dec       Decoded           // the network statement being checked (see netStmt)
+	pre       *preDecoder       // decodes the top-level statements of a big file (see check_parallel.go), or nil
 }
 
 // Check checks f statically and returns every error found: syntax errors
@@ -153,8 +154,17 @@ func Check(f *File, opts CheckOptions) Diagnostics {
 	if f.Filename != "" {
 		c.including = []string{filepath.Clean(f.Filename)}
 	}
+	c.pre = startPre(f.Stmts)
+	defer c.pre.stop()
 	c.later = declaredTables(f)
-	c.stmts(f.Stmts, newScope(sc))
+	body := newScope(sc)
+	for i, s := range f.Stmts {
+		if c.pre != nil {
+			c.pre.next(i, s)
+		}
+		c.stmt(s, body)
+	}
+	c.pre = nil
 	c.diags.Sort()
 	return c.diags
 }
@@ -273,6 +283,16 @@ func (c *checker) netStmt(s *NetStmt, sc *scope) {
 	for _, a := range s.Args {
 		c.expr(a, sc)
 	}
+	if ds, ref, ok := c.pre.take(s); ok {
+		// Decoded on the other goroutine: what the code below does,
+		// from its results.
+		c.diags = append(c.diags, ds...)
+		if ref >= 0 {
+			c.tableRef(s.Args[ref], false)
+		}
+		c.block(s.Block, sc)
+		return
+	}
 	// Decoded into c.dec, reused: d is done with before the block's
 	// statements are checked.
 	d := &c.dec
@@ -372,21 +392,14 @@ func (c *checker) tableDecl(d *Decoded, s *NetStmt) {
 
 // tableRef checks that a literal table name is known.
 func (c *checker) tableRef(a Arg, decl bool) {
-	text, ok := literalText(a)
-	if !ok || text == "all" {
+	name := tableRefName(a)
+	if name == "" {
 		return
 	}
-	ref, err := parseTableRef(text)
-	if err != nil {
-		return // reported by Decode
-	}
-	if ref.Name == "" || ref.ID != 0 {
+	if _, ok := c.tables[name]; ok {
 		return
 	}
-	if _, ok := c.tables[ref.Name]; ok {
-		return
-	}
-	if _, ok := c.opts.Tables[ref.Name]; ok {
+	if _, ok := c.opts.Tables[name]; ok {
 		return
 	}
 	var known []string
@@ -399,20 +412,36 @@ func (c *checker) tableRef(a Arg, decl bool) {
 	for n := range c.opts.Tables {
 		known = append(known, n)
 	}
-	hint := TableHint(ref.Name, known)
-	if line, ok := c.later[ref.Name]; ok {
-		hint = fmt.Sprintf("it is named on line %d, after this use: move `table ID name %s` before it", line, ref.Name)
-	} else if closest(ref.Name, known) == "" {
+	hint := TableHint(name, known)
+	if line, ok := c.later[name]; ok {
+		hint = fmt.Sprintf("it is named on line %d, after this use: move `table ID name %s` before it", line, name)
+	} else if closest(name, known) == "" {
 		var later []string
 		for n := range c.later {
 			later = append(later, n)
 		}
 		sort.Strings(later)
-		if best := closest(ref.Name, later); best != "" {
+		if best := closest(name, later); best != "" {
 			hint = fmt.Sprintf("did you mean `%s`? (named on line %d, after this use)", best, c.later[best])
 		}
 	}
-	c.errf(a, hint, "unknown table %q", ref.Name)
+	c.errf(a, hint, "unknown table %q", name)
+}
+
+// tableRefName returns the name a table argument refers to a table by
+// when it is a literal name that is not built in; "" otherwise (a
+// number, `all`, not a literal, or not a table at all: Decode reports
+// that).
+func tableRefName(a Arg) string {
+	text, ok := literalText(a)
+	if !ok || text == "all" {
+		return ""
+	}
+	ref, err := parseTableRef(text)
+	if err != nil || ref.Name == "" || ref.ID != 0 {
+		return ""
+	}
+	return ref.Name
 }
 
 // literalText returns the text of a literal word or string argument.
