@@ -96,6 +96,10 @@ func TestScripts(t *testing.T) {
 	}
 }
 
+// scriptsStream makes runScript run the scripts on a model that takes
+// route batches (TestStreamSameResults).
+var scriptsStream bool
+
 func runScript(t *testing.T, path string) {
 	ar, err := txtar.ParseFile(path)
 	if err != nil {
@@ -114,7 +118,13 @@ func runScript(t *testing.T, path string) {
 	plan := strings.Contains(comment, "plan\n")
 	m := kernel.NewModel()
 	var out bytes.Buffer
-	o := testOptions(t, m, &out)
+	var k kernel.Kernel = m
+	if scriptsStream {
+		// The model taking route batches as kernel.Netlink does: the
+		// run's routes and neighbours go through a txn.Stream.
+		k = &slowBatcher{Model: m}
+	}
+	o := testOptions(t, k, &out)
 	o.FS = fsys
 	for _, line := range strings.Split(comment, "\n") {
 		if ns, ok := strings.CutPrefix(line, "ns: "); ok {

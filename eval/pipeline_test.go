@@ -44,6 +44,21 @@ func TestPipelineSameResults(t *testing.T) {
 	}
 }
 
+// TestStreamSameResults runs every evaluator script on a model that takes
+// route batches, as kernel.Netlink does, so that routes and neighbours go
+// through a txn.Stream (stream.go), in hand-offs of 1, 2, 3 and the
+// default number of wants: every output, change line, error, final
+// state and rollback must be exactly what the scripts expect.
+func TestStreamSameResults(t *testing.T) {
+	scriptsStream = true
+	defer func() { scriptsStream = false }()
+	for _, n := range []int{1, 2, 3, batchMax} {
+		withBatchMax(t, n, func(t *testing.T) {
+			t.Run(fmt.Sprint("handoff", n), TestScripts)
+		})
+	}
+}
+
 // slowBatcher is a model taking route batches that counts how many are
 // in flight at once and can fail the batch holding a given destination.
 type slowBatcher struct {
