@@ -76,10 +76,11 @@ type streamStep struct {
 // applied is the fi of a step that a Flight since ended applied.
 const applied = -2
 
-// streamGen is how many objects cur holds before it becomes old: far
-// more than a Flight ever has in flight (two chunks, plus the one being
-// prepared), so old is all applied by the time it is dropped.
-const streamGen = 1 << 13
+// streamGen is how many objects cur holds before it becomes old: more
+// than a Flight ever has in flight (kernel.Flight takes up to 16 chunks
+// of flightChunk, plus the chunk being prepared), so old is all applied
+// by the time it is dropped; were it not, rotate waits.
+const streamGen = 1 << 15
 
 // ErrStreamOpen is returned by the Tx's methods that change something
 // while a Stream is open.
@@ -95,7 +96,7 @@ func (t *Tx) Stream() *Stream {
 	if _, ok := t.e.Kernel().(kernel.RouteBatcher); !ok {
 		return nil
 	}
-	s := &Stream{t: t, cur: make(map[objKey]int, streamGen), old: make(map[objKey]int, streamGen), oldMax: -1}
+	s := &Stream{t: t, cur: make(map[objKey]int, 1024), old: make(map[objKey]int, 1024), oldMax: -1}
 	t.stream = s
 	return s
 }
