@@ -51,10 +51,10 @@ type Stream struct {
 	// index among them in fi).
 	sent int
 
-	// The objects of the wants prepared, by position, to find a want
-	// naming an object whose change is still in flight: cur holds the
-	// latest up to streamGen of them, old the ones before (see
-	// remember).
+	// The position of the last want prepared for each object (batchKey),
+	// to find a want naming an object whose change is still in flight:
+	// cur holds up to streamGen objects, old the ones before (see
+	// rotate).
 	cur, old map[objKey]int
 	oldMax   int // the highest position in old
 	curMax   int // the highest position in cur
