@@ -22,6 +22,7 @@ import (
 // took from the second goroutine.
 func checkWays(t *testing.T, name string, f *File, opts CheckOptions, hold int) int {
 	t.Helper()
+	twoProcs(t)
 	defer func(min, h int) { checkSplitMin, checkSplitHold, checkSplitObserve = min, h, nil }(checkSplitMin, checkSplitHold)
 	checkSplitMin = math.MaxInt
 	want := Check(f, opts)
@@ -36,6 +37,15 @@ func checkWays(t *testing.T, name string, f *File, opts CheckOptions, hold int) 
 		t.Fatalf("%s (hold %d): the diagnostics differ\n--- two goroutines\n%s--- one\n%s", name, hold, diagDump(got), diagDump(want))
 	}
 	return taken
+}
+
+// twoProcs makes sure Check may use a second goroutine (it does not
+// when GOMAXPROCS is 1, as under go test -cpu 1) until t ends.
+func twoProcs(t *testing.T) {
+	if old := runtime.GOMAXPROCS(0); old < 2 {
+		runtime.GOMAXPROCS(2)
+		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	}
 }
 
 // diagDump shows every field of ds, one diagnostic a line.
@@ -77,6 +87,7 @@ func repoRecipes(t *testing.T) []string {
 // every source of the error tests, and generated big recipes with errors
 // of every kind in both halves.
 func TestCheckParallel(t *testing.T) {
+	twoProcs(t)
 	taken := 0
 	for _, path := range repoRecipes(t) {
 		src, err := os.ReadFile(path)
@@ -231,6 +242,28 @@ func TestCheckParallelRandom(t *testing.T) {
 	}
 }
 
+// FuzzCheckParallel: for any source, checking with the second goroutine
+// held back at any statement, or not held, gives the plain walk's
+// Diagnostics.
+func FuzzCheckParallel(f *testing.F) {
+	for i, tc := range errorTests {
+		f.Add(tc.src, uint16(i))
+	}
+	for i, src := range parseTests {
+		f.Add(src, uint16(i))
+	}
+	f.Add(bulkWithErrors(rand.New(rand.NewPCG(7, 8)), 600), uint16(300))
+	f.Add(bulkWithErrors(rand.New(rand.NewPCG(7, 8)), 300), uint16(math.MaxUint16))
+	f.Fuzz(func(t *testing.T, src string, hold uint16) {
+		fl, _ := Parse("f.nets", []byte(src))
+		h := -1
+		if hold != math.MaxUint16 {
+			h = int(hold) % (len(fl.Stmts) + 1)
+		}
+		checkWays(t, "f.nets", fl, CheckOptions{ReadFile: testReadFile}, h)
+	})
+}
+
 // TestCheckParallelPanic: a statement whose decode panics (an argument
 // missing from a hand-made AST) is reported as before, not a crash of
 // the second goroutine.
@@ -252,6 +285,7 @@ func TestCheckParallelRetained(t *testing.T) {
 	if testing.Short() {
 		t.Skip("checks 100k statements")
 	}
+	twoProcs(t)
 	f := mustParse(t, bulkSrc(100000))
 	defer func(h int) { checkSplitHold = h }(checkSplitHold)
 	checkSplitHold = 0
