@@ -92,6 +92,19 @@ func (k *streamKernel) nbatches() int {
 	return k.batches
 }
 
+// streamModel is simpleModel with a second namespace, n2, for routes in
+// two namespaces (runs of route changes are per namespace).
+func streamModel(t *testing.T) *kernel.Model {
+	m := simpleModel(t)
+	ensureAll(t, m, []kernel.Want{{Netns: &kernel.NetnsWant{Name: "n2"}}})
+	return m
+}
+
+// modelState renders the state of a streamModel (both namespaces).
+func modelState(m *kernel.Model) string {
+	return m.Dump(kernel.Host) + "== n2\n" + m.Dump("n2")
+}
+
 // randomWants returns n route and neighbour wants over few objects, so
 // that the same object comes back often (close by, in the same chunk,
 // far apart): blackhole adds and deletes, gateway routes whose gateway
@@ -278,7 +291,7 @@ type reference struct {
 
 func oneAtATime(t *testing.T, ws []kernel.Want, o txn.Options) reference {
 	t.Helper()
-	m := simpleModel(t)
+	m := streamModel(t)
 	tx := begin(t, m, o)
 	var steps []*kernel.Step
 	ref := reference{failAt: -1}
@@ -290,7 +303,7 @@ func oneAtATime(t *testing.T, ws []kernel.Want, o txn.Options) reference {
 		}
 		steps = append(steps, s)
 	}
-	ref.steps, ref.changes, ref.state = stepsText(steps), changesText(tx.Changes()), m.Dump("")
+	ref.steps, ref.changes, ref.state = stepsText(steps), changesText(tx.Changes()), modelState(m)
 	if tx.JournalPath() != "" {
 		ref.journal = journalRecords(t, tx)
 	}
@@ -309,7 +322,7 @@ func (ref reference) compare(t *testing.T, who string, steps []*kernel.Step, tx 
 	if got := changesText(tx.Changes()); got != ref.changes {
 		t.Errorf("%s: Tx changes differ from one at a time: %s", who, firstDiff(got, ref.changes))
 	}
-	if got := k.Dump(""); got != ref.state {
+	if got := modelState(k); got != ref.state {
 		t.Errorf("%s: state differs from one at a time:\n%s", who, diffLines(ref.state, got))
 	}
 }
@@ -333,8 +346,8 @@ func TestStreamEquivalence(t *testing.T) {
 					t.Fatalf("seed %d: one at a time failed at want %d: %v", seed, ref.failAt, ref.err)
 				}
 
-				k := &streamKernel{Model: simpleModel(t), jitter: true}
-				before := k.Model.Dump("")
+				k := &streamKernel{Model: streamModel(t), jitter: true}
+				before := modelState(k.Model)
 				tx := begin(t, k, journalOpts(t))
 				run := runStream(t, tx, splitCalls(r, ws))
 				if run.err != nil {
@@ -351,12 +364,12 @@ func TestStreamEquivalence(t *testing.T) {
 				if err := tx.Rollback(); err != nil {
 					t.Fatal(err)
 				}
-				if d := diffLines(before, k.Model.Dump("")); d != "" {
+				if d := diffLines(before, modelState(k.Model)); d != "" {
 					t.Errorf("%s: state after rollback differs:\n%s", who, d)
 				}
 
 				// EnsureBatch on the same wants, the same outcome.
-				bk := &streamKernel{Model: simpleModel(t)}
+				bk := &streamKernel{Model: streamModel(t)}
 				btx := begin(t, bk, journalOpts(t))
 				steps, err := btx.EnsureBatch(ws)
 				if err != nil {
@@ -433,8 +446,8 @@ func TestStreamKernelFailure(t *testing.T) {
 				ws = append(ws[:at:at], append([]kernel.Want{bad}, ws[at:]...)...)
 				ref := oneAtATime(t, ws[:at], txn.Options{NoJournal: true})
 
-				k := &streamKernel{Model: simpleModel(t), jitter: true, refuse: refused}
-				before := k.Model.Dump("")
+				k := &streamKernel{Model: streamModel(t), jitter: true, refuse: refused}
+				before := modelState(k.Model)
 				tx := begin(t, k, journalOpts(t))
 				run := runStream(t, tx, splitCalls(r, ws))
 				var be *txn.BatchError
@@ -445,7 +458,7 @@ func TestStreamKernelFailure(t *testing.T) {
 				if err := tx.Rollback(); err != nil {
 					t.Fatal(err)
 				}
-				if d := diffLines(before, k.Model.Dump("")); d != "" {
+				if d := diffLines(before, modelState(k.Model)); d != "" {
 					t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
 				}
 			}
@@ -476,8 +489,8 @@ func TestStreamPrepareFailure(t *testing.T) {
 					ws = append(ws[:at:at], append([]kernel.Want{bad}, ws[at:]...)...)
 					ref := oneAtATime(t, ws[:at], txn.Options{NoJournal: true})
 
-					k := &streamKernel{Model: simpleModel(t), jitter: true}
-					before := k.Model.Dump("")
+					k := &streamKernel{Model: streamModel(t), jitter: true}
+					before := modelState(k.Model)
 					tx := begin(t, k, journalOpts(t))
 					run := runStream(t, tx, splitCalls(r, ws))
 					var be *txn.BatchError
@@ -488,7 +501,7 @@ func TestStreamPrepareFailure(t *testing.T) {
 					if err := tx.Rollback(); err != nil {
 						t.Fatal(err)
 					}
-					if d := diffLines(before, k.Model.Dump("")); d != "" {
+					if d := diffLines(before, modelState(k.Model)); d != "" {
 						t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
 					}
 				}
@@ -524,8 +537,8 @@ func TestStreamHookFailure(t *testing.T) {
 					t.Fatalf("seed %d: one at a time: %v, want the hook's failure", seed, ref.err)
 				}
 
-				k := &streamKernel{Model: simpleModel(t), jitter: true}
-				before := k.Model.Dump("")
+				k := &streamKernel{Model: streamModel(t), jitter: true}
+				before := modelState(k.Model)
 				o := journalOpts(t)
 				var tx *txn.Tx
 				hooked := 0
@@ -552,7 +565,7 @@ func TestStreamHookFailure(t *testing.T) {
 				if err := tx.Rollback(); err != nil {
 					t.Fatal(err)
 				}
-				if d := diffLines(before, k.Model.Dump("")); d != "" {
+				if d := diffLines(before, modelState(k.Model)); d != "" {
 					t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
 				}
 			}
@@ -641,7 +654,8 @@ func TestStreamOpenRefusesChanges(t *testing.T) {
 	if s == nil {
 		t.Fatal("Stream() = nil")
 	}
-	if _, err := s.Ensure(blackholes(5)); err != nil {
+	early, err := s.Ensure(blackholes(5))
+	if err != nil {
 		t.Fatal(err)
 	}
 	w := via("", "10.2.0.0/24", "10.0.0.2", 100)
@@ -664,8 +678,8 @@ func TestStreamOpenRefusesChanges(t *testing.T) {
 		t.Errorf("Hold: %v, want ErrStreamOpen", err)
 	}
 	steps, err := s.Wait()
-	if err != nil || len(steps) != 5 {
-		t.Fatalf("Wait: %d steps, %v; want the 5 routes", len(steps), err)
+	if err != nil || len(early)+len(steps) != 5 {
+		t.Fatalf("Ensure and Wait: %d and %d steps, %v; want the 5 routes", len(early), len(steps), err)
 	}
 	if _, err := s.Ensure(blackholes(1)); err == nil {
 		t.Error("Ensure on a Stream after its Wait succeeded")
@@ -767,16 +781,16 @@ func TestStreamGenerations(t *testing.T) {
 		}
 	}
 
-	bk := &streamKernel{Model: simpleModel(t)}
+	bk := &streamKernel{Model: streamModel(t)}
 	btx := begin(t, bk, txn.Options{NoJournal: true})
 	bsteps, err := btx.EnsureBatch(ws)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := reference{steps: stepsText(bsteps), changes: changesText(btx.Changes()), state: bk.Model.Dump("")}
+	ref := reference{steps: stepsText(bsteps), changes: changesText(btx.Changes()), state: modelState(bk.Model)}
 	for _, calls := range []int{1000, n} {
 		t.Run(fmt.Sprint("calls", calls), func(t *testing.T) {
-			k := &streamKernel{Model: simpleModel(t), slow: "10.20."}
+			k := &streamKernel{Model: streamModel(t), slow: "10.20."}
 			tx := begin(t, k, txn.Options{NoJournal: true})
 			var split [][]kernel.Want
 			for lo := 0; lo < n; lo += calls {
