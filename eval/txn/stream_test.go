@@ -26,16 +26,20 @@ import (
 // streamKernel is a kernel.Model that takes route batches (so a Tx on it
 // opens Streams and its Ensurer flies), each route change — batched or
 // applied alone — going through its AddRoute and DelRoute, which refuse
-// the destination refuse (when set) and call check (when set) first.
+// the destination refuse (when set) and call check (when set) first;
+// SetNeigh refuses the neighbour address refuse. With pipelined, a
+// refused route does not stop its batch: the routes behind it are
+// applied too, as pipelined netlink requests behind a failed one are.
 // jitter makes each batch yield or sleep a little, so that the runs in
 // flight and the caller interleave differently from run to run.
 type streamKernel struct {
 	*kernel.Model
-	refuse string               // a destination every add refuses
-	check  func(r kernel.Route) // called before each route change (add or delete)
-	jitter bool
-	slow   string        // a batch with a destination starting so takes 5 ms
-	gate   chan struct{} // when set, each batch waits for a token (or its close)
+	refuse    string               // a destination every add refuses
+	check     func(r kernel.Route) // called before each route change (add or delete)
+	jitter    bool
+	pipelined bool
+	slow      string        // a batch with a destination starting so takes 5 ms
+	gate      chan struct{} // when set, each batch waits for a token (or its close)
 
 	mu      sync.Mutex
 	batches int
@@ -66,7 +70,23 @@ func (k *streamKernel) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) 
 	k.mu.Lock()
 	k.batches++
 	k.mu.Unlock()
-	return ktest.RouteOps(k, ns, ops, nil) // through k's AddRoute and DelRoute
+	if !k.pipelined {
+		return ktest.RouteOps(k, ns, ops, nil) // through k's AddRoute and DelRoute
+	}
+	failed, ferr := len(ops), error(nil)
+	for i := range ops {
+		if _, err := ktest.RouteOps(k, ns, ops[i:i+1], nil); err != nil && ferr == nil {
+			failed, ferr = i, err
+		}
+	}
+	return failed, ferr
+}
+
+func (k *streamKernel) SetNeigh(ns string, n kernel.Neigh) error {
+	if k.refuse != "" && n.IP.String() == k.refuse {
+		return &kernel.Error{Op: "set neighbour " + n.IP.String(), NS: ns, Err: errStreamRefused}
+	}
+	return k.Model.SetNeigh(ns, n)
 }
 
 func (k *streamKernel) AddRoute(ns string, r kernel.Route, replace bool) error {
@@ -313,7 +333,8 @@ func oneAtATime(t *testing.T, ws []kernel.Want, o txn.Options) reference {
 	return ref
 }
 
-// compare checks a Stream's (or EnsureBatch's) outcome against ref.
+// compare checks a Stream's (or EnsureBatch's) outcome against ref (the
+// state too unless k is nil).
 func (ref reference) compare(t *testing.T, who string, steps []*kernel.Step, tx *txn.Tx, k *kernel.Model) {
 	t.Helper()
 	if got := stepsText(steps); got != ref.steps {
@@ -321,6 +342,9 @@ func (ref reference) compare(t *testing.T, who string, steps []*kernel.Step, tx 
 	}
 	if got := changesText(tx.Changes()); got != ref.changes {
 		t.Errorf("%s: Tx changes differ from one at a time: %s", who, firstDiff(got, ref.changes))
+	}
+	if k == nil {
+		return
 	}
 	if got := modelState(k); got != ref.state {
 		t.Errorf("%s: state differs from one at a time:\n%s", who, diffLines(ref.state, got))
@@ -424,45 +448,59 @@ func formatWants(ws []kernel.Want) string {
 	return b.String()
 }
 
-// TestStreamKernelFailure: the kernel refuses a route in the middle of a
-// random run handed to a Stream: the failure is a *BatchError at the
-// want's position in the stream, the steps reported are exactly those of
-// the wants before it, nothing after it is applied, every later Ensure
-// and Wait return the same error, and the rollback restores the state the
-// run started from.
+// TestStreamKernelFailure: the kernel refuses a route (or a neighbour)
+// in the middle of a random run handed to a Stream: the failure is a
+// *BatchError at the want's position in the stream, the steps reported
+// and the Tx changes are exactly those of the wants before it, nothing
+// after it is applied (but for the rest of its batch when the kernel
+// pipelines), every later Ensure and Wait return the same error, and the
+// rollback restores the state the run started from.
 func TestStreamKernelFailure(t *testing.T) {
-	const refused = "10.9.9.0/24"
-	bad := route("", kernel.Route{Dst: pfx(refused), Type: kernel.RouteBlackhole, Table: 100}, 0)
-	for _, chunk := range []int{2, 3, 7} {
-		t.Run(fmt.Sprint("chunk", chunk), func(t *testing.T) {
-			defer txn.SetFlightChunk(chunk)()
-			for seed := range uint64(12) {
-				r := rand.New(rand.NewPCG(seed, 100+uint64(chunk)))
-				ws := randomWants(r, 150)
-				at := r.IntN(len(ws))
-				if seed == 0 {
-					at = 0
-				}
-				ws = append(ws[:at:at], append([]kernel.Want{bad}, ws[at:]...)...)
-				ref := oneAtATime(t, ws[:at], txn.Options{NoJournal: true})
+	for _, c := range []struct {
+		name      string
+		refuse    string
+		bad       kernel.Want
+		pipelined bool
+	}{
+		{"route", "10.9.9.0/24", route("", kernel.Route{Dst: pfx("10.9.9.0/24"), Type: kernel.RouteBlackhole, Table: 100}, 0), false},
+		{"route-pipelined", "10.9.9.0/24", route("", kernel.Route{Dst: pfx("10.9.9.0/24"), Type: kernel.RouteBlackhole, Table: 100}, 0), true},
+		{"neigh", "10.0.0.99", neigh("", "a0", "10.0.0.99", "02:00:00:00:00:99"), false},
+	} {
+		for _, chunk := range []int{2, 3, 7} {
+			t.Run(fmt.Sprintf("%s-chunk%d", c.name, chunk), func(t *testing.T) {
+				defer txn.SetFlightChunk(chunk)()
+				for seed := range uint64(12) {
+					r := rand.New(rand.NewPCG(seed, 100+uint64(chunk)))
+					ws := randomWants(r, 150)
+					at := r.IntN(len(ws))
+					if seed == 0 {
+						at = 0
+					}
+					ws = append(ws[:at:at], append([]kernel.Want{c.bad}, ws[at:]...)...)
+					ref := oneAtATime(t, ws[:at], txn.Options{NoJournal: true})
 
-				k := &streamKernel{Model: streamModel(t), jitter: true, refuse: refused}
-				before := modelState(k.Model)
-				tx := begin(t, k, journalOpts(t))
-				run := runStream(t, tx, splitCalls(r, ws))
-				var be *txn.BatchError
-				if !errors.As(run.err, &be) || be.Index != at || !errors.Is(run.err, errStreamRefused) {
-					t.Fatalf("seed %d: Stream error %v, want the refusal as a *BatchError at %d", seed, run.err, at)
+					k := &streamKernel{Model: streamModel(t), jitter: true, refuse: c.refuse, pipelined: c.pipelined}
+					before := modelState(k.Model)
+					tx := begin(t, k, journalOpts(t))
+					run := runStream(t, tx, splitCalls(r, ws))
+					var be *txn.BatchError
+					if !errors.As(run.err, &be) || be.Index != at || !errors.Is(run.err, errStreamRefused) {
+						t.Fatalf("seed %d: Stream error %v, want the refusal as a *BatchError at %d", seed, run.err, at)
+					}
+					state := k.Model
+					if c.pipelined {
+						state = nil // the rest of the refused route's batch landed
+					}
+					ref.compare(t, fmt.Sprintf("seed %d", seed), run.steps, tx, state)
+					if err := tx.Rollback(); err != nil {
+						t.Fatal(err)
+					}
+					if d := diffLines(before, modelState(k.Model)); d != "" {
+						t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
+					}
 				}
-				ref.compare(t, fmt.Sprintf("seed %d", seed), run.steps, tx, k.Model)
-				if err := tx.Rollback(); err != nil {
-					t.Fatal(err)
-				}
-				if d := diffLines(before, modelState(k.Model)); d != "" {
-					t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
