@@ -2,6 +2,7 @@ package txn
 
 import (
 	"errors"
+	"hash/maphash"
 
 	"github.com/nets-lang/nets/kernel"
 )
@@ -51,11 +52,12 @@ type Stream struct {
 	// index among them in fi).
 	sent int
 
-	// The position of the last want prepared for each object (batchKey),
-	// to find a want naming an object whose change is still in flight:
-	// cur holds up to streamGen objects, old the ones before (see
-	// rotate).
-	cur, old map[objKey]int
+	// The position of the last want prepared for each object, by the
+	// object's hash (see objHash), to find a want naming an object whose
+	// change is still in flight: cur holds up to streamGen objects, old
+	// the ones before (see rotate).
+	cur, old map[uint64]int
+	seed     maphash.Seed
 	oldMax   int // the highest position in old
 	curMax   int // the highest position in cur
 
@@ -96,7 +98,7 @@ func (t *Tx) Stream() *Stream {
 	if _, ok := t.e.Kernel().(kernel.RouteBatcher); !ok {
 		return nil
 	}
-	s := &Stream{t: t, cur: make(map[objKey]int, 1024), old: make(map[objKey]int, 1024), oldMax: -1}
+	s := &Stream{t: t, cur: make(map[uint64]int, 1024), old: make(map[uint64]int, 1024), oldMax: -1, seed: maphash.MakeSeed()}
 	t.stream = s
 	return s
 }
@@ -131,11 +133,12 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 		conflict := false
 		for lo := i; i < len(ws) && i-lo < flightChunk; i++ {
 			w := ws[i]
-			k, ok := batchKey(w)
+			obj, ok := batchKey(w)
 			if !ok || restoreOnly(w) {
 				stopErr, stopAt = errors.New("txn: a Stream takes route and neighbour wants only"), base+i
 				break
 			}
+			k := maphash.Comparable(s.seed, obj)
 			if s.inFlight(k) {
 				conflict = true
 				break
@@ -235,8 +238,14 @@ func (s *Stream) send(first int) (error, int) {
 }
 
 // inFlight reports whether a want prepared before and not yet reported
-// (in flight, or behind a step in flight) names k.
-func (s *Stream) inFlight(k objKey) bool {
+// (in flight, or behind a step in flight) names the object of hash k.
+//
+// The maps are keyed by the objKey's hash rather than by the objKey: a
+// uint64 key makes each lookup and insert cheaper (they were a tenth of
+// the evaluation's CPU on 100k routes) and the maps small enough to stay
+// in a core's cache. Two objects with the same hash — once in 2^64 —
+// only make the second want wait for the first, which is never wrong.
+func (s *Stream) inFlight(k uint64) bool {
 	if s.qh == len(s.q) {
 		return false
 	}
