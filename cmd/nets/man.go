@@ -22,7 +22,7 @@ GOGC, GOMEMLIMIT
              when either is set, Go's collector runs as they say;
              otherwise nets does not collect while its memory is under
              176 MiB (GOGC off under a soft limit of 176 MiB, raised to
-             twice the live heap for big recipes)
+             1.5 times the live heap for big recipes)
 NETS_CPUPROFILE
              write a CPU profile of the whole command to this file
              (for measuring; see bench/README.md)`
