@@ -1,7 +1,6 @@
 package lang
 
 import (
-	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -30,30 +29,20 @@ func cpuTime(tb testing.TB, thread bool) time.Duration {
 // wall time on the shared 2-core machine is too noisy to tell.
 func BenchmarkCheckSplitCPU(b *testing.B) {
 	f := mustParse(b, bulkSrc(100000))
-	for _, split := range []bool{false, true} {
-		name := "one"
-		if split {
-			name = "two"
+	eachSplit(b, func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		runtime.GC()
+		walk, all := cpuTime(b, true), cpuTime(b, false)
+		b.ResetTimer()
+		for range b.N {
+			if ds := Check(f, CheckOptions{}); len(ds) != 0 {
+				b.Fatal(ds)
+			}
 		}
-		b.Run(name, func(b *testing.B) {
-			defer func(old int) { checkSplitMin = old }(checkSplitMin)
-			if !split {
-				checkSplitMin = math.MaxInt
-			}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			runtime.GC()
-			walk, all := cpuTime(b, true), cpuTime(b, false)
-			b.ResetTimer()
-			for range b.N {
-				if ds := Check(f, CheckOptions{}); len(ds) != 0 {
-					b.Fatal(ds)
-				}
-			}
-			b.StopTimer()
-			walk, all = cpuTime(b, true)-walk, cpuTime(b, false)-all
-			b.ReportMetric(float64(walk.Nanoseconds())/float64(b.N), "walk-cpu-ns/op")
-			b.ReportMetric(float64(all.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		})
-	}
+		b.StopTimer()
+		walk, all = cpuTime(b, true)-walk, cpuTime(b, false)-all
+		b.ReportMetric(float64(walk.Nanoseconds())/float64(b.N), "walk-cpu-ns/op")
+		b.ReportMetric(float64(all.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
 }

@@ -323,6 +323,24 @@ func TestCheckParallelRetained(t *testing.T) {
 // second goroutine (see check_parallel.go).
 func BenchmarkCheckSplit(b *testing.B) {
 	f := mustParse(b, bulkSrc(100000))
+	eachSplit(b, func(b *testing.B) {
+		var taken atomic.Int64
+		defer func(old func(int)) { checkSplitObserve = old }(checkSplitObserve)
+		checkSplitObserve = func(n int) { taken.Add(int64(n)) }
+		b.ReportAllocs()
+		for range b.N {
+			if ds := Check(f, CheckOptions{}); len(ds) != 0 {
+				b.Fatal(ds)
+			}
+		}
+		b.ReportMetric(float64(taken.Load())/float64(b.N), "taken/op")
+	})
+}
+
+// eachSplit runs f as two sub-benchmarks: "one", checking on one
+// goroutine (checkSplitMin out of reach), and "two", with the second
+// goroutine decoding.
+func eachSplit(b *testing.B, f func(b *testing.B)) {
 	for _, split := range []bool{false, true} {
 		name := "one"
 		if split {
@@ -333,16 +351,7 @@ func BenchmarkCheckSplit(b *testing.B) {
 			if !split {
 				checkSplitMin = math.MaxInt
 			}
-			var taken atomic.Int64
-			defer func(old func(int)) { checkSplitObserve = old }(checkSplitObserve)
-			checkSplitObserve = func(n int) { taken.Add(int64(n)) }
-			b.ReportAllocs()
-			for range b.N {
-				if ds := Check(f, CheckOptions{}); len(ds) != 0 {
-					b.Fatal(ds)
-				}
-			}
-			b.ReportMetric(float64(taken.Load())/float64(b.N), "taken/op")
+			f(b)
 		})
 	}
 }
