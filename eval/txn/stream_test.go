@@ -385,12 +385,7 @@ func TestStreamEquivalence(t *testing.T) {
 				if k.nbatches() == 0 {
 					t.Errorf("%s: no route batch reached the kernel: the Stream did not fly", who)
 				}
-				if err := tx.Rollback(); err != nil {
-					t.Fatal(err)
-				}
-				if d := diffLines(before, modelState(k.Model)); d != "" {
-					t.Errorf("%s: state after rollback differs:\n%s", who, d)
-				}
+				rollbackRestores(t, tx, k.Model, before, who)
 
 				// EnsureBatch on the same wants, the same outcome.
 				bk := &streamKernel{Model: streamModel(t)}
@@ -492,12 +487,7 @@ func TestStreamKernelFailure(t *testing.T) {
 						state = nil // the rest of the refused route's batch landed
 					}
 					ref.compare(t, fmt.Sprintf("seed %d", seed), run.steps, tx, state)
-					if err := tx.Rollback(); err != nil {
-						t.Fatal(err)
-					}
-					if d := diffLines(before, modelState(k.Model)); d != "" {
-						t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
-					}
+					rollbackRestores(t, tx, k.Model, before, fmt.Sprintf("seed %d", seed))
 				}
 			})
 		}
@@ -536,12 +526,7 @@ func TestStreamPrepareFailure(t *testing.T) {
 						t.Fatalf("seed %d: Stream error %v, want a *BatchError at %d", seed, run.err, at)
 					}
 					ref.compare(t, fmt.Sprintf("seed %d", seed), run.steps, tx, k.Model)
-					if err := tx.Rollback(); err != nil {
-						t.Fatal(err)
-					}
-					if d := diffLines(before, modelState(k.Model)); d != "" {
-						t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
-					}
+					rollbackRestores(t, tx, k.Model, before, fmt.Sprintf("seed %d", seed))
 				}
 			})
 		}
@@ -600,12 +585,7 @@ func TestStreamHookFailure(t *testing.T) {
 					t.Errorf("seed %d: %d hooks ran, want %d (none after the failing one)", seed, hooked, failSeq+1)
 				}
 				ref.compare(t, fmt.Sprintf("seed %d", seed), run.steps, tx, k.Model)
-				if err := tx.Rollback(); err != nil {
-					t.Fatal(err)
-				}
-				if d := diffLines(before, modelState(k.Model)); d != "" {
-					t.Fatalf("seed %d: state after rollback differs:\n%s", seed, d)
-				}
+				rollbackRestores(t, tx, k.Model, before, fmt.Sprintf("seed %d", seed))
 			}
 		})
 	}
@@ -841,5 +821,17 @@ func TestStreamGenerations(t *testing.T) {
 			ref.compare(t, "Stream", run.steps, tx, k.Model)
 			tx.Rollback()
 		})
+	}
+}
+
+// rollbackRestores rolls tx back and fails the test unless m is then in
+// the state before (what names the run).
+func rollbackRestores(t *testing.T, tx *txn.Tx, m *kernel.Model, before, what string) {
+	t.Helper()
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffLines(before, modelState(m)); d != "" {
+		t.Fatalf("%s: state after rollback differs:\n%s", what, d)
 	}
 }
