@@ -2,6 +2,7 @@ package txn
 
 import (
 	"errors"
+	"fmt"
 	"hash/maphash"
 
 	"github.com/nets-lang/nets/kernel"
@@ -120,6 +121,12 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 	}
 	base := s.next
 	s.next += len(ws)
+	defer func() {
+		if r := recover(); r != nil {
+			s.broken(r, base)
+			panic(r)
+		}
+	}()
 	var stopErr error
 	stopAt := 0
 	for i := 0; i < len(ws) && stopErr == nil && s.err == nil; {
@@ -181,6 +188,25 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 	return s.take(), s.err
 }
 
+// broken ends the Stream after a panic inside Ensure (in Prepare, a
+// BeforeApply hook, ...), before the panic goes on: the chunks in flight
+// land (and reach the cache, so that a rollback undoes them), the steps
+// prepared but not sent are dropped (they are never reported), and the
+// Stream fails from then on at the first want of the call (base).
+func (s *Stream) broken(r any, base int) {
+	s.end()
+	for x := s.qh; x < len(s.q); x++ {
+		if e := s.q[x]; e.fi == -1 && e.s.Changed() {
+			clear(s.q[x:])
+			s.q = s.q[:x]
+			break
+		}
+	}
+	if s.err == nil {
+		s.err = &BatchError{Index: base, Err: fmt.Errorf("internal error: %v", r)}
+	}
+}
+
 // send journals the changed steps of q[first:] with one write, runs their
 // BeforeApply hooks and hands them to the Flight. On a failure it drops
 // the steps not sent from q and returns the error and the position to
@@ -209,6 +235,7 @@ func (s *Stream) send(first int) (error, int) {
 	// (A new array each time: the Flight holds on to it until the
 	// chunk is applied.)
 	chunk := make([]*kernel.Step, 0, len(recs))
+	at := make([]int, 0, len(recs)) // chunk[j] is s.q[at[j]]
 	var hookErr error
 	hookAt := 0
 	for x := first; x < len(s.q); x++ {
@@ -224,8 +251,12 @@ func (s *Stream) send(first int) (error, int) {
 				break
 			}
 		}
-		e.fi = s.sent + len(chunk)
-		chunk = append(chunk, e.s)
+		chunk, at = append(chunk, e.s), append(at, x)
+	}
+	// Numbered only now that they go to the Flight (a hook that panics
+	// leaves none of them numbered: see broken).
+	for j, x := range at {
+		s.q[x].fi = s.sent + j
 	}
 	if len(chunk) > 0 {
 		if s.f == nil {
@@ -287,7 +318,7 @@ func (s *Stream) end() {
 		e := &s.q[x]
 		if e.fi >= n {
 			// Refused (err names it); nothing after it was applied.
-			if s.err == nil {
+			if s.err == nil && err != nil {
 				s.err = &BatchError{Index: e.pos, Err: err}
 			}
 			clear(s.q[x:])
