@@ -101,15 +101,29 @@ func (e *evaluator) openStream() *streamState {
 
 // send hands the queued wants to st's Stream and empties the queue. An
 // interrupted run sends nothing more: it fails at the first queued
-// statement.
+// statement, unless the stream has already failed earlier in the recipe.
 func (e *evaluator) send(st *streamState) {
 	ws, nodes := e.batch.ws, e.batch.nodes
 	if len(ws) == 0 {
 		return
 	}
+	// Emptied however Ensure returns: after a panic in it (recovered by
+	// top), the run's end must not hand the same wants over again. The
+	// arrays are reused: the Stream keeps no reference to the wants
+	// (steps hold what they need), and st.nodes has the statements.
+	defer func() {
+		clear(ws)
+		clear(nodes)
+		e.batch.ws, e.batch.nodes = ws[:0], nodes[:0]
+	}()
 	if err := e.ctx.Err(); err != nil {
-		n := nodes[0]
-		st.fail = &batchFailure{n, lang.Diagnostic{Pos: posOf(n), End: endOf(n), Msg: "interrupted before this statement: " + err.Error(), Err: err}}
+		// The changes in flight land first: a failure among them comes
+		// earlier in the recipe than the interruption.
+		e.settle()
+		if st.fail == nil {
+			n := nodes[0]
+			st.fail = &batchFailure{n, lang.Diagnostic{Pos: posOf(n), End: endOf(n), Msg: "interrupted before this statement: " + err.Error(), Err: err}}
+		}
 		return
 	}
 	st.nodes = append(st.nodes, nodes...)
@@ -118,11 +132,6 @@ func (e *evaluator) send(st *streamState) {
 	if err != nil {
 		st.fail = st.failure(err, nodes[0])
 	}
-	// The arrays are reused: the Stream keeps no reference to the wants
-	// (steps hold what they need), and st.nodes has the statements.
-	clear(ws)
-	clear(nodes)
-	e.batch.ws, e.batch.nodes = ws[:0], nodes[:0]
 }
 
 // reported passes the changes of steps, which the stream reports done
