@@ -61,6 +61,18 @@ func TestTuneGC(t *testing.T) {
 	}
 	runtime.KeepAlive(big)
 
+	// The heap freed again: the limit is not lowered (the memory stays
+	// mapped; a lower limit would make the collector run back to back).
+	raised := debug.SetMemoryLimit(-1)
+	big = nil
+	for range 3 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l := debug.SetMemoryLimit(-1); l < raised {
+		t.Errorf("memory limit lowered from %d to %d MB when the live heap shrank", raised>>20, l>>20)
+	}
+
 	// Stopped, the hook leaves the limit alone.
 	stop()
 	debug.SetMemoryLimit(math.MaxInt64)
