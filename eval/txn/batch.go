@@ -68,7 +68,7 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 }
 
 // flightChunk is how many wants of a group are prepared and journaled
-// before they are handed to the kernel (ensureGroupFlight): small enough
+// before they are handed to the kernel (Stream.Ensure): small enough
 // that the first chunk reaches the kernel soon and the last one leaves
 // little to wait for, big enough that a journal write and fsync per
 // chunk cost nothing next to the chunk. It is the kernel layer's
@@ -77,97 +77,41 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 // then 24 requests, with a second wait.
 var flightChunk = 1000 // a variable for tests (SetFlightChunk)
 
-// ensureGroupFlight is ensureGroup on a kernel that pipelines route
-// changes (kernel.Ensurer.Fly): the group is prepared, journaled and
-// applied chunk by chunk, each chunk's route changes sent by the Flight's
-// goroutine while the next chunk is prepared and journaled, so that
-// preparing and journaling overlap with the kernel's own work instead of
-// adding to it. The rules are those of ensureGroup: a chunk's inverses
-// are durable before any of its changes is sent, and the BeforeApply
-// hook of a step runs after that and before the step is sent; on a
-// failure the steps before the failed one were applied, the rest of its
-// run may have been (their inverses are journaled and undo them
-// idempotently), and nothing after it is sent. It returns the steps
+// ensureGroupStreamed is ensureGroup on a kernel that pipelines route
+// changes: the group goes through a Stream (stream.go), which prepares,
+// journals and sends it chunk by chunk, each chunk's route changes
+// applied by the kernel while the next chunk is prepared and journaled.
+// The rules are ensureGroup's, as the Stream keeps them: a chunk's
+// inverses are durable before any of its changes is sent, and the
+// BeforeApply hook of a step runs after that and before the step is
+// sent; on a failure the steps before the failed one were applied, the
+// rest of its chunk may have been (their inverses are journaled and undo
+// them idempotently), and nothing after it is sent. It returns the steps
 // applied (every step, when nothing failed) and the first failure. One
 // difference from ensureGroup: a journal that cannot be written (a full
 // /run) fails at the first want of the chunk being journaled, after the
 // chunks before it were applied (and are then rolled back), where
 // ensureGroup failed at the group's first want having applied nothing.
-func (t *Tx) ensureGroupFlight(f *kernel.Flight, ws []kernel.Want, base int) ([]*kernel.Step, error) {
-	steps := make([]*kernel.Step, 0, len(ws))
-	var sent []int // steps[sent[x]] is the x-th step handed to f
-	var stopErr error
-	stopAt := 0 // with stopErr: the index into steps (and ws) it is reported at
-	waited := false
+func (t *Tx) ensureGroupStreamed(s *Stream, ws []kernel.Want, base int) (steps []*kernel.Step, err error) {
 	defer func() {
-		if !waited {
-			// A panic: the runs in flight land (and reach the cache)
-			// before anyone rolls back, and the goroutine ends.
-			f.Wait()
+		if t.stream == s {
+			// A panic in Ensure: the Stream has waited for what was
+			// in flight (broken); close it, so the Tx can roll back.
+			s.Wait()
 		}
 	}()
-	for lo := 0; lo < len(ws) && stopErr == nil && !f.Failed(); lo += flightChunk {
-		first := len(steps)
-		for i := lo; i < min(lo+flightChunk, len(ws)); i++ {
-			var s *kernel.Step
-			var err error
-			if restoreOnly(ws[i]) {
-				err = errors.New("txn: restore-only wants have no inverse and cannot be part of a transaction")
-			} else {
-				s, err = t.e.Prepare(ws[i])
-			}
-			if err != nil {
-				// What was prepared before it is still applied, as
-				// ensuring one at a time would have.
-				stopErr, stopAt = err, i
-				break
-			}
-			steps = append(steps, s)
-		}
-		seq := len(t.recs)
-		recs := t.newRecs[:0]
-		var chunk []*kernel.Step
-		var at []int // chunk[x] is steps[at[x]]
-		for x := first; x < len(steps); x++ {
-			if steps[x].Changed() {
-				recs = append(recs, record{seq: seq + len(recs), inverse: steps[x].Inverse})
-				chunk, at = append(chunk, steps[x]), append(at, x)
-			}
-		}
-		if len(recs) > 0 {
-			err := t.journal(recs)
-			clear(recs)
-			t.newRecs = recs[:0]
-			if err != nil {
-				stopErr, stopAt = err, first
-				break
-			}
-		}
-		if t.o.BeforeApply != nil {
-			for x, s := range chunk {
-				if err := t.o.BeforeApply(seq+x, s); err != nil {
-					stopErr, stopAt = err, at[x]
-					chunk, at = chunk[:x], at[:x]
-					break
-				}
-			}
-		}
-		sent = append(sent, at...)
-		f.Apply(chunk)
-		f.Collect()
+	steps, err = s.Ensure(ws)
+	rest, werr := s.Wait()
+	steps = append(steps, rest...)
+	if err == nil {
+		err = werr
 	}
-	n, err := f.Wait()
-	waited = true
-	for _, x := range sent[:n] {
-		t.changes = appendDoubling(t.changes, steps[x].Changes...)
+	var be *BatchError
+	if errors.As(err, &be) {
+		// Positions in the Stream are indexes into ws.
+		err = &BatchError{Index: base + be.Index, Err: be.Err}
 	}
-	switch {
-	case err != nil: // the kernel refused steps[sent[n]], before any other stop
-		return steps[:sent[n]], &BatchError{base + sent[n], err}
-	case stopErr != nil:
-		return steps[:min(stopAt, len(steps))], &BatchError{base + stopAt, stopErr}
-	}
-	return steps, nil
+	return steps, err
 }
 
 // undoGroupMax bounds a group of undone steps: all of a group's steps

@@ -25,11 +25,11 @@ func (g *gatedModel) RouteBatch(ns string, ops []kernel.RouteOp) (int, error) {
 }
 
 // TestFlightPanicRollback: a panic while chunk 2 of a group is prepared
-// (here a BeforeApply hook panics; in eval any panic on the pipeline,
-// which applyBatchSafe recovers before the run rolls back) must not leave
-// the Flight's goroutine sending chunk 1 beside the rollback: the chunk
-// lands first (ensureGroupFlight waits for it while unwinding), the
-// rollback undoes it, and no goroutine is left. (Found by review: the
+// (here a BeforeApply hook panics; in eval any panic in the evaluation,
+// which top recovers before the run rolls back) must not leave the
+// Flight's goroutine sending chunk 1 beside the rollback: the chunk lands
+// first (the group's Stream waits for it while unwinding, see
+// Stream.broken), the rollback undoes it, and no goroutine is left. (Found by review: the
 // routes used to land after a "successful" rollback.)
 func TestFlightPanicRollback(t *testing.T) {
 	defer txn.SetFlightChunk(4)()

@@ -25,7 +25,8 @@ import (
 // waits for the rest. The caller evaluates the next wants while the
 // kernel applies the previous ones, on one goroutine.
 //
-// The rules are EnsureBatch's (see ensureGroupFlight): every want is
+// The rules are EnsureBatch's (which sends groups of more than a chunk
+// through a Stream too, see ensureGroupStreamed): every want is
 // prepared against the cache as the wants before it left it — a want
 // naming the same object as a want still in flight waits until that
 // one's outcome is known; the inverses of a chunk are durable before any
@@ -141,7 +142,11 @@ func (s *Stream) Ensure(ws []kernel.Want) ([]*kernel.Step, error) {
 		for lo := i; i < len(ws) && i-lo < flightChunk; i++ {
 			w := ws[i]
 			obj, ok := batchKey(w)
-			if !ok || restoreOnly(w) {
+			if restoreOnly(w) {
+				stopErr, stopAt = errors.New("txn: restore-only wants have no inverse and cannot be part of a transaction"), base+i
+				break
+			}
+			if !ok {
 				stopErr, stopAt = errors.New("txn: a Stream takes route and neighbour wants only"), base+i
 				break
 			}

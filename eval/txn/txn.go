@@ -368,8 +368,8 @@ func table(t uint32) uint32 {
 // the index of ws[0] in the caller's slice.
 func (t *Tx) ensureGroup(ws []kernel.Want, base int) ([]*kernel.Step, error) {
 	if len(ws) > flightChunk {
-		if f := t.e.Fly(); f != nil {
-			return t.ensureGroupFlight(f, ws, base)
+		if s := t.Stream(); s != nil {
+			return t.ensureGroupStreamed(s, ws, base)
 		}
 	}
 	steps := make([]*kernel.Step, 0, len(ws))
