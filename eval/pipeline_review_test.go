@@ -21,15 +21,7 @@ import (
 func TestPipelineInterruptNeverCommitsPart(t *testing.T) {
 	withBatchMax(t, 4, func(t *testing.T) {
 		k := &slowBatcher{Model: kernel.NewModel(), gate: make(chan struct{})}
-		var b strings.Builder
-		for i := range 10 {
-			fmt.Fprintf(&b, "route blackhole 10.0.%d.0/24 table 100\n", i)
-		}
-		b.WriteString("let end = env(\"END\")\n")
-		f, err := lang.Parse("p.nets", []byte(b.String()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := blackholeRecipe(t, 10, "let end = env(\"END\")\n")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		ended := make(chan struct{})
@@ -46,7 +38,7 @@ func TestPipelineInterruptNeverCommitsPart(t *testing.T) {
 		<-ended  // every statement evaluated; the first chunk held in the kernel
 		cancel() // SIGINT
 		close(k.gate)
-		err = <-done
+		err := <-done
 		_ = res
 		dump := k.Model.Dump(kernel.Host)
 		n := strings.Count(dump, "blackhole")

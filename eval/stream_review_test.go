@@ -16,12 +16,14 @@ import (
 // Regression tests for the review of the stream (eval/stream.go,
 // eval/txn/stream.go).
 
-// tenRoutes is a recipe of routes 10.0.0.0/24 ... 10.0.9.0/24.
-func tenRoutes(t *testing.T) *lang.File {
+// blackholeRecipe parses p.nets: n routes, blackhole 10.0.0.0/24 on,
+// table 100, one per line, then tail.
+func blackholeRecipe(t *testing.T, n int, tail string) *lang.File {
 	var b strings.Builder
-	for i := range 10 {
+	for i := range n {
 		fmt.Fprintf(&b, "route blackhole 10.0.%d.0/24 table 100\n", i)
 	}
+	b.WriteString(tail)
 	f, err := lang.Parse("p.nets", []byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +63,7 @@ func TestStreamPanicInHook(t *testing.T) {
 			go func() {
 				var r result
 				defer func() { r.panicked = recover(); done <- r }()
-				r.res, r.err = Run(context.Background(), tenRoutes(t), o)
+				r.res, r.err = Run(context.Background(), blackholeRecipe(t, 10, ""), o)
 			}()
 			var r result
 			select {
@@ -93,15 +95,7 @@ func TestStreamPanicInHook(t *testing.T) {
 func TestStreamInterruptKeepsEarlierFailure(t *testing.T) {
 	withBatchMax(t, 4, func(t *testing.T) {
 		k := &slowBatcher{Model: kernel.NewModel(), failDst: "10.0.2.0/24", gate: make(chan struct{})}
-		var b strings.Builder
-		for i := range 7 {
-			fmt.Fprintf(&b, "route blackhole 10.0.%d.0/24 table 100\n", i)
-		}
-		b.WriteString("route blackhole 10.0.${env(\"X\")}.0/24 table 100\n")
-		f, err := lang.Parse("p.nets", []byte(b.String()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := blackholeRecipe(t, 7, "route blackhole 10.0.${env(\"X\")}.0/24 table 100\n")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		o := testOptions(t, k, nil)
@@ -110,7 +104,7 @@ func TestStreamInterruptKeepsEarlierFailure(t *testing.T) {
 			go close(k.gate)
 			return "7", true
 		}
-		_, err = Run(ctx, f, o)
+		_, err := Run(ctx, f, o)
 		if !strings.HasPrefix(fmt.Sprint(err), "p.nets:3:") {
 			t.Errorf("reported %v; want the kernel's refusal of line 3", err)
 		}
