@@ -110,6 +110,9 @@ type mns struct {
 	addrIdx map[netip.Prefix][]*maddr
 	routes  map[routeKey][]Route
 	nroutes int
+	// routeSlab is where addPrepared takes the one-route lists of the
+	// routes it adds from.
+	routeSlab []Route
 	// srcMain counts the table-main routes by preferred source, so that
 	// deleting an address scans the routes for ones preferring it only
 	// when there are some.
@@ -1444,6 +1447,40 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 	}
 	n.replaceRoutes(k, list, []Route{r})
 	return nil
+}
+
+// addPrepared adds r to namespace ns as AddRoute(ns, r, false) does, for
+// an Ensurer replaying a route the kernel accepted (see replayAdded): r
+// is as fillRoute made it, and ns holds no route under r's key. Only
+// routes that AddRoute stores unchanged are taken (no gateway, whose
+// device AddRoute would look up); done is false for the others, which
+// need AddRoute. ok is false when ns is unknown or, against the premise,
+// held a route under r's key: the cache has diverged and must be read
+// again.
+func (m *Model) addPrepared(ns string, r Route) (ok, done bool) {
+	if r.Gateway.IsValid() || (!devless(r) && r.Dev == "") {
+		return false, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.nss[ns]
+	if ns == HostName {
+		n = m.nss[Host]
+	}
+	if n == nil {
+		return false, true
+	}
+	if len(n.routeSlab) == 0 {
+		// One array per 256 routes rather than one per route; each route
+		// gets a slice of capacity 1, so that appending to it copies.
+		n.routeSlab = make([]Route, 256)
+	}
+	list := n.routeSlab[:1:1]
+	n.routeSlab = n.routeSlab[1:]
+	list[0] = r
+	had := len(n.routes)
+	n.replaceRoutes(keyOfRoute(r), nil, list)
+	return len(n.routes) > had, true
 }
 
 // DelRoute deletes the route with r's identity (the first of several the
