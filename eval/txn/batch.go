@@ -56,7 +56,7 @@ func (t *Tx) applyGroup(seq int, steps []*kernel.Step) (int, error) {
 	}
 	n, err := t.e.ApplyAll(changed[:stop])
 	for _, s := range changed[:n] {
-		t.changes = appendDoubling(t.changes, s.Changes...)
+		t.changes.add(s.Changes...)
 	}
 	if err != nil {
 		return at[n], err

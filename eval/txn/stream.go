@@ -354,7 +354,7 @@ func (s *Stream) report() {
 		}
 		s.out = append(s.out, e.s)
 		if e.fi != -1 {
-			s.t.changes = appendDoubling(s.t.changes, e.s.Changes...)
+			s.t.changes.add(e.s.Changes...)
 		}
 		s.q[s.qh] = streamStep{}
 	}

@@ -114,7 +114,7 @@ type Tx struct {
 	// instead (journal_pack.go) until Rollback unpacks them all.
 	recs    []record
 	packed  []byte
-	changes []kernel.Change
+	changes changeLog
 	done    bool
 
 	// Scratch of EnsureBatch, reused from batch to batch.
@@ -162,10 +162,10 @@ func Begin(k kernel.Kernel, o Options) (*Tx, error) {
 func (t *Tx) Ensurer() *kernel.Ensurer { return t.e }
 
 // Changes returns every change applied so far, in order.
-func (t *Tx) Changes() []kernel.Change { return t.changes }
+func (t *Tx) Changes() []kernel.Change { return t.changes.all() }
 
 // Changed reports whether the Tx changed anything.
-func (t *Tx) Changed() bool { return len(t.changes) > 0 }
+func (t *Tx) Changed() bool { return t.changes.len() > 0 }
 
 // Steps returns how many steps that change something were journaled
 // (applied, or attempted: a failed step counts, it is undone too).
@@ -247,7 +247,7 @@ func (t *Tx) apply(seq int, s *kernel.Step) error {
 	if err := t.e.Apply(s); err != nil {
 		return err
 	}
-	t.changes = appendDoubling(t.changes, s.Changes...)
+	t.changes.add(s.Changes...)
 	return nil
 }
 
