@@ -55,6 +55,11 @@ type parser struct {
 	// A split parse (parse_split.go): the first half stops at the first
 	// top-level statement at or after stopAt, and notes its offset.
 	stopAt, stoppedAt int
+	// topCap is the room the list of top-level statements starts with:
+	// the number of lines (see countLines), so that a generated recipe of
+	// 100k statements gets its list in one allocation instead of growing
+	// it from nothing.
+	topCap int
 
 	// The nodes most recipes have many of are allocated in chunks.
 	words    slab[wordAndPart]
@@ -151,6 +156,7 @@ func parseWhole(filename string, src []byte) (f *File, p *parser) {
 	p.src = newSource(filename, sourceText(src))
 	p.sc = newScanner(p.src)
 	p.buf = make([]tok, 0, 64)
+	p.topCap = countLines(p.src.text)
 	f.Stmts = p.stmts(false)
 	eof := p.at(p.i) // the statements end at the end of the file
 	f.Span = Span{src: p.src, start: 0, end: eof.off}
@@ -353,6 +359,9 @@ func (p *parser) span(start, end uint32) Span { return Span{src: p.src, start: s
 // closes a block when inBlock.
 func (p *parser) stmts(inBlock bool) []Stmt {
 	var list []Stmt
+	if !inBlock && p.topCap > 0 {
+		list = make([]Stmt, 0, p.topCap)
+	}
 	for {
 		p.trim()
 		t := p.peek()
@@ -905,4 +914,11 @@ func (p *parser) arg() Arg {
 	}
 	p.unexpected(t, "an argument")
 	return nil
+}
+
+// countLines returns how many lines text has (counting a last line
+// without a newline): an upper bound of its top-level statements unless
+// some share a line.
+func countLines(text string) int {
+	return strings.Count(text, "\n") + 1
 }

@@ -49,6 +49,7 @@ func parseSplit(filename string, src []byte) (f *File, p *parser, ok bool) {
 	}
 	// The second half, on its own goroutine.
 	pb := half(cut)
+	pb.topCap = countLines(text[cut:])
 	var bStmts []Stmt
 	var bEOF tok
 	bOK := make(chan bool, 1)
@@ -65,6 +66,9 @@ func parseSplit(filename string, src []byte) (f *File, p *parser, ok bool) {
 	// The first half, here.
 	pa := half(0)
 	pa.stopAt = cut
+	// Room for the whole file's statements: the second half's are
+	// appended to the first half's list when the halves are joined.
+	pa.topCap = countLines(text)
 	aStmts, aOK := func() (list []Stmt, ok bool) {
 		defer func() {
 			if recover() != nil {
