@@ -96,6 +96,38 @@ func TestCheckTableNamesFromRTTables(t *testing.T) {
 	}
 }
 
+// TestCheckSuggestsRTTablesName: every rt_tables name is known to the
+// checker, so a misspelt table gets the close rt_tables name as a hint
+// even when the recipe uses it nowhere else.
+func TestCheckSuggestsRTTablesName(t *testing.T) {
+	names := kernel.NewTableNames()
+	if err := names.Add(200, "isp_b"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := testOptions(t, kernel.NewModel(), &out)
+	o.Tables = names
+	for src, hint := range map[string]string{
+		"rule fwmark 1 lookup isp_b\n":  "",
+		"rule fwmark 1 lookup isp_bb\n": "did you mean `isp_b`?",
+	} {
+		f, err := lang.Parse("t.nets", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := Check(f, o)
+		if hint == "" {
+			if len(ds) > 0 {
+				t.Errorf("%q: %v", src, ds)
+			}
+			continue
+		}
+		if len(ds) != 1 || !strings.HasPrefix(ds[0].Msg, "unknown table") || ds[0].Hint != hint {
+			t.Errorf("%q: %v (hint %q), want an unknown table with hint %q", src, ds, hintOf(ds), hint)
+		}
+	}
+}
+
 // TestExecErrorMessage: a failed exec names the command once, quoted as
 // a recipe writes it, and the exit status (QA R13), keeping the error
 // chain.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"strconv"
 
 	"github.com/nets-lang/nets/eval/txn"
 	"github.com/nets-lang/nets/kernel"
@@ -59,7 +58,7 @@ func check(f *lang.File, o Options, vars []string, funcs map[string]lang.Arity) 
 func checkWith(f *lang.File, o Options, vars []string, funcs map[string]lang.Arity, declared []string) lang.Diagnostics {
 	co := lang.CheckOptions{Vars: vars, ReadFile: o.readFile, Builtins: funcs}
 	if names, err := tableNames(o); err == nil {
-		co.Tables = usedTables(f, o, names)
+		co.Tables = knownTables(names)
 		for _, n := range declared {
 			if id, ok := names.ID(n); ok {
 				co.Tables[n] = id
@@ -69,62 +68,22 @@ func checkWith(f *lang.File, o Options, vars []string, funcs map[string]lang.Ari
 	return lang.Check(f, co)
 }
 
-// usedTables maps the words of f and the files it includes that name a
-// routing table in names (rt_tables) to their ids, for the checker,
-// which cannot list a kernel.TableNames.
-func usedTables(f *lang.File, o Options, names *kernel.TableNames) map[string]uint32 {
+// knownTables returns the routing table names of names (rt_tables and
+// the session's declarations) but the built-in ones, with their ids, for
+// the checker, which cannot read a kernel.TableNames.
+//
+// It gives them all: rt_tables holds a handful of names, while finding
+// the ones a recipe uses meant walking all of it (and its includes)
+// before checking could start — a hundredth of a second for 100k routes.
+// The names a recipe does not use change nothing but the hint for an
+// unknown table, which may then suggest one of them.
+func knownTables(names *kernel.TableNames) map[string]uint32 {
 	out := map[string]uint32{}
-	seen := map[string]bool{}
-	// Words already looked up: a recipe of 100k routes has 300k words
-	// but a handful of distinct ones, and a failed lookup is costly
-	// (TableNames.ID tries the word as a number first).
-	looked := map[string]struct{}{}
-	var walk func(f *lang.File)
-	walk = func(f *lang.File) {
-		if seen[f.Filename] || len(seen) > 100 {
-			return
+	for name, id := range names.All() {
+		if _, builtin := lang.BuiltinTables[name]; !builtin {
+			out[name] = id
 		}
-		seen[f.Filename] = true
-		lang.Inspect(f, func(n lang.Node) bool {
-			switch n := n.(type) {
-			case *lang.Word:
-				if t, ok := n.Literal(); ok && t != "" && (t[0] < '0' || t[0] > '9') {
-					if _, done := looked[t]; done {
-						break
-					}
-					looked[t] = struct{}{}
-					if _, builtin := lang.BuiltinTables[t]; !builtin {
-						if id, ok := names.ID(t); ok {
-							out[t] = id
-						}
-					}
-				}
-			case *lang.NetStmt:
-				// `table 400 name x`: the name rt_tables gives 400, so
-				// that the checker sees the clash the run would report.
-				if n.Verb == "table" && !n.Del {
-					if d, _ := lang.Decode(n); d != nil && d.Value("name") != nil {
-						if id, err := strconv.ParseUint(lang.Keyword(d.Value("table")), 0, 32); err == nil {
-							if name := names.Name(uint32(id)); name != "" && name != strconv.FormatUint(id, 10) {
-								if _, builtin := lang.BuiltinTables[name]; !builtin {
-									out[name] = uint32(id)
-								}
-							}
-						}
-					}
-				}
-			case *lang.Include:
-				p := lang.IncludePath(f.Filename, n.Path)
-				if src, err := o.readFile(p); err == nil {
-					if g, err := lang.Parse(p, src); err == nil || g != nil {
-						walk(g)
-					}
-				}
-			}
-			return true
-		})
 	}
-	walk(f)
 	return out
 }
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"bufio"
 	"fmt"
+	"iter"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -168,6 +169,22 @@ func (t *TableNames) ID(s string) (uint32, bool) {
 	}
 	id, ok := t.byName[s]
 	return id, ok
+}
+
+// All returns every name t knows (the built-in ones too) with its id, in
+// no particular order.
+func (t *TableNames) All() iter.Seq2[string, uint32] {
+	return func(yield func(string, uint32) bool) {
+		m := builtinTables
+		if t != nil {
+			m = t.byName
+		}
+		for name, id := range m {
+			if !yield(name, id) {
+				return
+			}
+		}
+	}
 }
 
 // Clone returns an independent copy.
