@@ -512,11 +512,7 @@ func (e *Ensurer) captureNetns(name string) (*NetnsState, []string, error) {
 // unreachable, prohibit and throw routes (the kernel reports IPv6 ones
 // on lo).
 func devless(r Route) bool {
-	switch r.Type {
-	case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
-		return true
-	}
-	return r.Dev == ""
+	return nexthopless(r.Type) || r.Dev == ""
 }
 
 // userNeigh reports whether a neighbour entry is configuration (permanent

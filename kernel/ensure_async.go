@@ -209,12 +209,14 @@ func (e *Ensurer) batchApplied(ns string, steps []*Step, n int, err error) {
 //
 // A step that adds a route of which the cache held none under its key
 // when the step was prepared (a '+' route step: an add without replace)
-// is replayed with Model.addPrepared, which skips what AddRoute does and
-// the kernel already did: check the route and look for one under its key
+// is replayed with Model.addPrepared, which skips most of what AddRoute
+// does and the kernel already did: it checks only what tells the cache
+// from the kernel, and does not look for a route under the key first
 // (nothing can have come under that key since: a Stream holds back a want
 // naming an object in flight, and EnsureBatch splits its groups at a
-// repeated object). Replaying every route of a full table was a sixth of
-// the evaluation's CPU, half of it in those checks and that lookup.
+// repeated object; were one there after all, the namespace is read
+// again). Replaying every route of a full table was a sixth of the
+// evaluation's CPU, half of it in those checks and that lookup.
 func (e *Ensurer) replayAdded(s *Step) bool {
 	o := s.ops[0]
 	if ro := o.route; ro != nil && !ro.Del && !ro.Replace && len(s.Changes) == 1 && s.Changes[0].Mark == '+' {

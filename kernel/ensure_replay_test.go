@@ -114,8 +114,8 @@ func TestReplayAddedMatchesAddRoute(t *testing.T) {
 
 // TestReplayAddedDiverged: a route the cache already holds under the key
 // of one it replays as new means the cache is not the kernel's state
-// any more: the namespace is read again rather than the route
-// overwritten.
+// any more: the namespace is read again (which also drops what the
+// replay stored).
 func TestReplayAddedDiverged(t *testing.T) {
 	m := NewModel()
 	e := NewEnsurer(batchModel{m})
@@ -142,5 +142,51 @@ func TestReplayAddedDiverged(t *testing.T) {
 	}
 	if _, done := m.addPrepared(Host, Route{Table: 100, Dst: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("192.0.2.2")}); done {
 		t.Error("addPrepared took a route through a gateway")
+	}
+}
+
+// TestReplayAddedChecksCache: the fast replay still notices a cache that
+// lacks what the kernel had for the route — its device, or the address
+// it prefers as source — and reads the namespace again, as AddRoute's
+// refusal made it do; a route that is neither of a type without a
+// device nor through one is left to AddRoute.
+func TestReplayAddedChecksCache(t *testing.T) {
+	up := true
+	for _, lose := range []string{"device", "device up", "source address"} {
+		m := NewModel()
+		e := NewEnsurer(batchModel{m})
+		mustEnsure(t, e, Want{Link: &LinkWant{Name: "br0", Kind: KindBridge, Up: &up}})
+		a := Addr{Link: "br0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}
+		mustEnsure(t, e, Want{Addr: &a})
+		var steps []*Step
+		for _, dst := range []string{"10.1.0.0/16", "10.2.0.0/16"} {
+			s, err := e.Prepare(Want{Route: &RouteWant{Route: Route{Dst: netip.MustParsePrefix(dst), Dev: "br0",
+				Src: netip.MustParseAddr("192.0.2.1")}, Set: RouteSetDev | RouteSetSrc}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, s)
+		}
+		// Behind the Ensurer's back, the cache loses it; the kernel
+		// keeps it.
+		switch lose {
+		case "device":
+			must(t, e.cache.DelLink(Host, "br0"))
+		case "device up":
+			down := false
+			must(t, e.cache.SetLink(Host, "br0", LinkChange{Up: &down}))
+		case "source address":
+			must(t, e.cache.DelAddr(Host, a))
+		}
+		if n, err := e.ApplyAll(steps); err != nil || n != 2 {
+			t.Fatalf("%s: ApplyAll = %d, %v", lose, n, err)
+		}
+		if e.loaded[Host] {
+			t.Errorf("%s: the cache is still used after replaying routes that need what it lost", lose)
+		}
+	}
+	r := fillRoute(RouteWant{Route: Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), Table: 100}})
+	if _, done := NewModel().addPrepared(Host, r); done {
+		t.Error("addPrepared took a unicast route with neither a device nor a gateway")
 	}
 }

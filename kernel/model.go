@@ -1451,14 +1451,20 @@ func (m *Model) AddRoute(ns string, r Route, replace bool) error {
 
 // addPrepared adds r to namespace ns as AddRoute(ns, r, false) does, for
 // an Ensurer replaying a route the kernel accepted (see replayAdded): r
-// is as fillRoute made it, and ns holds no route under r's key. Only
-// routes that AddRoute stores unchanged are taken (no gateway, whose
-// device AddRoute would look up); done is false for the others, which
-// need AddRoute. ok is false when ns is unknown or, against the premise,
-// held a route under r's key: the cache has diverged and must be read
-// again.
+// is as fillRoute made it, and ns held no route under r's key when the
+// step was prepared. Only routes that AddRoute stores unchanged are taken
+// (no gateway, whose device AddRoute would look up; a device, or a type
+// that takes none); done is false for the others, which need AddRoute.
+//
+// Of AddRoute's checks it keeps the cheap ones that tell the cache from
+// the kernel — the device exists and is up, the preferred source is an
+// address — and skips the lookup under r's key: r is stored at once, and
+// ok is false when the key turns out to have been held after all. ok
+// false (also for an unknown namespace) means the cache has diverged from
+// the kernel: the caller must read the namespace again, which also drops
+// what this call stored.
 func (m *Model) addPrepared(ns string, r Route) (ok, done bool) {
-	if r.Gateway.IsValid() || (!devless(r) && r.Dev == "") {
+	if r.Gateway.IsValid() || (r.Dev == "" && !nexthopless(r.Type)) {
 		return false, false
 	}
 	m.mu.Lock()
@@ -1468,6 +1474,15 @@ func (m *Model) addPrepared(ns string, r Route) (ok, done bool) {
 		n = m.nss[Host]
 	}
 	if n == nil {
+		return false, true
+	}
+	if r.Dev != "" {
+		l := n.links[r.Dev]
+		if l == nil || (!l.Up && !(r.Type == RouteLocal && r.Dst.Addr().Is4())) {
+			return false, true
+		}
+	}
+	if r.Src.IsValid() && !n.hasSrc(r.Src, r.Dev) {
 		return false, true
 	}
 	if len(n.routeSlab) == 0 {
@@ -1481,6 +1496,15 @@ func (m *Model) addPrepared(ns string, r Route) (ok, done bool) {
 	had := len(n.routes)
 	n.replaceRoutes(keyOfRoute(r), nil, list)
 	return len(n.routes) > had, true
+}
+
+// nexthopless reports whether routes of type t take no device or gateway.
+func nexthopless(t RouteType) bool {
+	switch t {
+	case RouteBlackhole, RouteUnreachable, RouteProhibit, RouteThrow:
+		return true
+	}
+	return false
 }
 
 // DelRoute deletes the route with r's identity (the first of several the
