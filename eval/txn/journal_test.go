@@ -628,3 +628,27 @@ func TestRestoreOnlyRefused(t *testing.T) {
 		t.Fatal("an empty want was accepted")
 	}
 }
+
+// TestEnsureBatchV6Default: `default via` an IPv6 gateway is the route
+// ::/0, so a want for ::/0 after it in a batch names the same object and
+// is prepared once the first is applied, as when the two are ensured one
+// at a time (grouped as different objects, the second was prepared as an
+// add and the kernel refused it: file exists).
+func TestEnsureBatchV6Default(t *testing.T) {
+	viaV6 := kernel.Want{Route: &kernel.RouteWant{Route: kernel.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"),
+		Gateway: netip.MustParseAddr("fe80::1"), Dev: "a0"}, Set: kernel.RouteSetGateway | kernel.RouteSetDev}}
+	bh := kernel.Want{Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Dst: netip.MustParsePrefix("::/0")}}}
+	ref := simpleModel(t)
+	rtx := begin(t, ref, txn.Options{NoJournal: true})
+	for _, w := range []kernel.Want{viaV6, bh} {
+		mustEnsure(t, rtx, w)
+	}
+	m := simpleModel(t)
+	tx := begin(t, m, txn.Options{NoJournal: true})
+	if _, err := tx.EnsureBatch([]kernel.Want{viaV6, bh}); err != nil {
+		t.Fatalf("EnsureBatch: %v", err)
+	}
+	if got, want := m.Dump(""), ref.Dump(""); got != want {
+		t.Errorf("EnsureBatch left\n%s\none at a time\n%s", got, want)
+	}
+}
