@@ -9,7 +9,11 @@ import "github.com/nets-lang/nets/kernel"
 // in those copies and their page faults). A changeLog keeps them in
 // arrays of changeChunk that are never copied while the Tx appends, and
 // makes one slice of them only when asked for the whole list (Tx.Changes:
-// the evaluation asks once, at the end of a run).
+// the evaluation asks when a run starts and when it ends; the REPL after
+// every statement). That slice has room for half as many changes more,
+// which later adds fill before starting a new array, so that asking again
+// after a few adds copies nothing, and asking after every add copies
+// each change a bounded number of times.
 type changeLog struct {
 	chunks [][]kernel.Change // full arrays, then the one being filled
 	n      int
@@ -50,11 +54,11 @@ func (l *changeLog) all() []kernel.Change {
 		c := l.chunks[0]
 		return c[:len(c):len(c)]
 	}
-	flat := make([]kernel.Change, 0, l.n)
+	flat := make([]kernel.Change, 0, l.n+l.n/2)
 	for _, c := range l.chunks {
 		flat = append(flat, c...)
 	}
 	l.chunks = append(l.chunks[:0], flat)
 	clear(l.chunks[1:cap(l.chunks)])
-	return flat
+	return flat[:l.n:l.n]
 }

@@ -49,5 +49,9 @@ func TestChangeLog(t *testing.T) {
 	if len(first) != want-1 || first[len(first)-1] != ch(want-2) {
 		t.Error("a later add changed a slice returned before")
 	}
-	check(l.all())
+	after := l.all()
+	check(after)
+	if &after[0] != &first[0] {
+		t.Error("all after one more add copied every change again")
+	}
 }

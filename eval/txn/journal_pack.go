@@ -164,17 +164,18 @@ func (u *unpacker) want(w *kernel.Want, rw *kernel.RouteWant) {
 // journaled. It stops packing (and keeps the wants) if the array would
 // outgrow the offsets a record can hold.
 func (t *Tx) pack(from int) {
-	// Room for the records (a blackhole route packs to about 20 bytes,
-	// one through a gateway and a device to about 30), grown by doubling:
-	// append grows a big array by a quarter, which for 100k routes
-	// allocated and copied five times what it holds.
-	if need := (len(t.recs) - from) * 32; cap(t.packed)-len(t.packed) < need {
-		t.packed = slices.Grow(t.packed, max(need, cap(t.packed)))
-	}
 	for i := from; i < len(t.recs); i++ {
 		r := &t.recs[i]
 		if !packable(r.inverse) || len(t.packed) >= 1<<31-64 {
 			continue
+		}
+		if cap(t.packed)-len(t.packed) < 64 {
+			// Room for the rest (a blackhole route packs to about 20
+			// bytes, one through a gateway and a device to about 30),
+			// grown by doubling: append grows a big array by a quarter,
+			// which for 100k routes allocated and copied five times
+			// what it holds.
+			t.packed = slices.Grow(t.packed, max(32*(len(t.recs)-i), cap(t.packed), 64))
 		}
 		r.packed = int32(len(t.packed)) + 1
 		t.packed = packWant(t.packed, &r.inverse[0])

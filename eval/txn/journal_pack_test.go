@@ -232,3 +232,19 @@ func TestLiveRollbackUnpacksInWindows(t *testing.T) {
 		t.Fatalf("rollback left a different state (%d bytes, want %d)", len(after), len(before))
 	}
 }
+
+// TestPackNothingPackable: a Tx whose steps have no packable inverse
+// keeps no packed array, so that a rollback reads no packed records.
+func TestPackNothingPackable(t *testing.T) {
+	tx, err := Begin(kernel.NewModel(), Options{NoJournal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Ensure(kernel.Want{Link: &kernel.LinkWant{Name: "br9", Kind: kernel.KindBridge}}); err != nil {
+		t.Fatal(err)
+	}
+	if tx.packed != nil || tx.unpacking() != nil {
+		t.Errorf("packed array of %d bytes (capacity %d) with nothing packed", len(tx.packed), cap(tx.packed))
+	}
+}
