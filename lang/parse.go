@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -55,10 +56,9 @@ type parser struct {
 	// A split parse (parse_split.go): the first half stops at the first
 	// top-level statement at or after stopAt, and notes its offset.
 	stopAt, stoppedAt int
-	// topCap is the room the list of top-level statements starts with:
-	// the number of lines (see countLines), so that a generated recipe of
-	// 100k statements gets its list in one allocation instead of growing
-	// it from nothing.
+	// topCap is the room the list of top-level statements starts with
+	// (see stmtRoom), so that a generated recipe of 100k statements gets
+	// its list in one allocation instead of growing it from nothing.
 	topCap int
 
 	// The nodes most recipes have many of are allocated in chunks.
@@ -156,8 +156,8 @@ func parseWhole(filename string, src []byte) (f *File, p *parser) {
 	p.src = newSource(filename, sourceText(src))
 	p.sc = newScanner(p.src)
 	p.buf = make([]tok, 0, 64)
-	p.topCap = countLines(p.src.text)
-	f.Stmts = p.stmts(false)
+	p.topCap = stmtRoom(p.src.text)
+	f.Stmts = trimStmts(p.stmts(false))
 	eof := p.at(p.i) // the statements end at the end of the file
 	f.Span = Span{src: p.src, start: 0, end: eof.off}
 	f.Comments = p.comments
@@ -916,9 +916,21 @@ func (p *parser) arg() Arg {
 	return nil
 }
 
-// countLines returns how many lines text has (counting a last line
-// without a newline): an upper bound of its top-level statements unless
-// some share a line.
-func countLines(text string) int {
-	return strings.Count(text, "\n") + 1
+// stmtRoom returns the room to give the list of the top-level statements
+// of text: one per line (an upper bound unless some share a line), but
+// no more than one per 16 bytes, so that a file of blank or comment
+// lines does not get a list of millions (a statement line is rarely
+// shorter; the list grows as usual if it is).
+func stmtRoom(text string) int {
+	return min(strings.Count(text, "\n")+1, len(text)/16+64)
+}
+
+// trimStmts returns list, or a copy of it that holds it exactly when
+// stmtRoom gave it more than twice the room it needed (a file of many
+// comments): the list lives as long as the File.
+func trimStmts(list []Stmt) []Stmt {
+	if cap(list) > 2*len(list)+64 {
+		return slices.Clone(list)
+	}
+	return list
 }

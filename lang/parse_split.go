@@ -49,7 +49,7 @@ func parseSplit(filename string, src []byte) (f *File, p *parser, ok bool) {
 	}
 	// The second half, on its own goroutine.
 	pb := half(cut)
-	pb.topCap = countLines(text[cut:])
+	pb.topCap = stmtRoom(text[cut:])
 	var bStmts []Stmt
 	var bEOF tok
 	bOK := make(chan bool, 1)
@@ -68,7 +68,7 @@ func parseSplit(filename string, src []byte) (f *File, p *parser, ok bool) {
 	pa.stopAt = cut
 	// Room for the whole file's statements: the second half's are
 	// appended to the first half's list when the halves are joined.
-	pa.topCap = countLines(text)
+	pa.topCap = stmtRoom(text)
 	aStmts, aOK := func() (list []Stmt, ok bool) {
 		defer func() {
 			if recover() != nil {
@@ -100,7 +100,7 @@ func parseSplit(filename string, src []byte) (f *File, p *parser, ok bool) {
 			s.wide[end] = start
 		}
 	}
-	f = &File{Filename: filename, Stmts: append(aStmts, bStmts...), Comments: append(comments, pb.comments...)}
+	f = &File{Filename: filename, Stmts: trimStmts(append(aStmts, bStmts...)), Comments: append(comments, pb.comments...)}
 	f.Span = Span{src: s, start: 0, end: bEOF.off}
 	return f, pa, true
 }

@@ -151,3 +151,29 @@ func FuzzParseSplit(f *testing.F) {
 		}
 	})
 }
+
+// TestParseStmtRoom: the list of top-level statements gets room for the
+// statements of a big recipe at once, and a file of blank or comment
+// lines does not keep a list sized by its lines.
+func TestParseStmtRoom(t *testing.T) {
+	var routes strings.Builder
+	for i := range 100000 {
+		fmt.Fprintf(&routes, "route blackhole 10.%d.%d.0/24 table 100\n", i/256%256, i%256)
+	}
+	for _, c := range []struct {
+		name, src string
+		stmts     int
+	}{
+		{"blank lines", strings.Repeat("\n", 4<<20), 0},
+		{"comments", strings.Repeat("# a comment\n", 200000) + "link br0 type bridge\nlink br1 type bridge\n", 2},
+		{"routes", routes.String(), 100000},
+	} {
+		f, err := Parse("room.nets", []byte(c.src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(f.Stmts) != c.stmts || cap(f.Stmts) > 2*c.stmts+64 {
+			t.Errorf("%s: %d statements in a list of capacity %d", c.name, len(f.Stmts), cap(f.Stmts))
+		}
+	}
+}
