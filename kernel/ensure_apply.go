@@ -23,12 +23,33 @@ type op struct {
 	// when all of them are cached; otherwise they are read again.
 	volatile []string
 	fn       func(e *Ensurer, s *Step) error
-	// route describes a single route change, so that ApplyAll can send
-	// runs of them to a RouteBatcher.
-	route *RouteOp
+	// route, when set, makes the op a single route change (and do is
+	// nil): adding *route (with replace when routeReplace), or deleting
+	// it when routeDel. ApplyAll and a Flight send runs of them to a
+	// RouteBatcher. The route is where the step keeps it (a route step's
+	// inverse, see newRouteStep), so that a step holds no copy of its own.
+	route        *Route
+	routeDel     bool
+	routeReplace bool
 	// created lists links (namespace, name) the call creates with a
 	// hardware address the kernel picks; the cache does not know it.
 	created [][2]string
+}
+
+// call makes the op's kernel call on k.
+func (o *op) call(k Kernel) error {
+	switch {
+	case o.route == nil:
+		return o.do(k)
+	case o.routeDel:
+		return k.DelRoute(o.ns, *o.route)
+	}
+	return k.AddRoute(o.ns, *o.route, o.routeReplace)
+}
+
+// routeOp returns the route change of an op with a route.
+func (o *op) routeOp() RouteOp {
+	return RouteOp{Del: o.routeDel, Replace: o.routeReplace, Route: *o.route}
 }
 
 // RouteOp is one route change in a batch.
@@ -226,7 +247,7 @@ func (e *Ensurer) Apply(s *Step) error {
 		if o.fn != nil {
 			err = o.fn(e, s)
 		} else {
-			err = o.do(e.k)
+			err = o.call(e.k)
 		}
 		if err != nil {
 			e.Invalidate(o.ns)
@@ -265,7 +286,7 @@ func (e *Ensurer) replay(o op) {
 			return
 		}
 	}
-	if err := o.do(e.cache); err != nil {
+	if err := o.call(e.cache); err != nil {
 		forget() // the cache disagrees; read the truth next time
 		return
 	}
@@ -346,7 +367,7 @@ func (e *Ensurer) ApplyAll(steps []*Step) (int, error) {
 		ns := steps[i].ops[0].ns
 		ops := make([]RouteOp, j-i)
 		for x := i; x < j; x++ {
-			ops[x-i] = *steps[x].ops[0].route
+			ops[x-i] = steps[x].ops[0].routeOp()
 		}
 		n, err := rb.RouteBatch(ns, ops)
 		e.batchApplied(ns, steps[i:j], n, err)

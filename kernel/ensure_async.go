@@ -109,7 +109,7 @@ func (f *Flight) send(steps []*Step) {
 		ops = make([]RouteOp, len(steps))
 	}
 	for i, s := range steps {
-		ops[i] = *s.ops[0].route
+		ops[i] = s.ops[0].routeOp()
 	}
 	for f.inFlight >= flightDepth {
 		f.collect(<-f.done)
@@ -218,11 +218,11 @@ func (e *Ensurer) batchApplied(ns string, steps []*Step, n int, err error) {
 // again). Replaying every route of a full table was a sixth of the
 // evaluation's CPU, half of it in those checks and that lookup.
 func (e *Ensurer) replayAdded(s *Step) bool {
-	o := s.ops[0]
-	if ro := o.route; ro != nil && !ro.Del && !ro.Replace && len(s.Changes) == 1 && s.Changes[0].Mark == '+' {
-		if ok, done := e.cache.addPrepared(o.ns, ro.Route); done {
+	o := &s.ops[0]
+	if o.route != nil && !o.routeDel && !o.routeReplace && len(s.Changes) == 1 && s.Changes[0].Mark == '+' {
+		if ok, done := e.cache.addPrepared(o.ns, *o.route); done {
 			return ok
 		}
 	}
-	return o.do(e.cache) == nil
+	return o.call(e.cache) == nil
 }
