@@ -23,6 +23,10 @@ type Flight struct {
 	work chan flightRun
 	done chan flightRun
 
+	// sess is the batch socket session of the Flight's goroutine when
+	// the kernel has one (Netlink; see bulkSession), else nil.
+	sess *bulkSession
+
 	inFlight int         // runs sent and not yet collected
 	spare    [][]RouteOp // ops arrays of collected runs, for the next runs
 	applied  int         // steps applied completely, in send order
@@ -58,6 +62,10 @@ func (e *Ensurer) Fly() *Flight {
 		return nil
 	}
 	f := &Flight{e: e, rb: rb, work: make(chan flightRun, flightDepth), done: make(chan flightRun, flightDepth+1)}
+	if n, ok := rb.(*Netlink); ok {
+		f.sess = n.bulkSession()
+		f.rb = f.sess
+	}
 	go f.run()
 	return f
 }
@@ -72,6 +80,9 @@ func (f *Flight) run() {
 			failed = r.err != nil
 		}
 		f.done <- r
+	}
+	if f.sess != nil {
+		f.sess.close() // before Wait returns
 	}
 	close(f.done)
 }
@@ -90,6 +101,11 @@ func (f *Flight) Apply(steps []*Step) {
 		f.drain()
 		if f.stopped {
 			return
+		}
+		if f.sess != nil && mayDeleteNS(steps[i]) {
+			// Drained, the goroutine is waiting for the next run: the
+			// session is ours until we send it one.
+			f.sess.close()
 		}
 		if err := f.e.Apply(steps[i]); err != nil {
 			f.stopped, f.err = true, err
@@ -171,6 +187,19 @@ func (f *Flight) collect(r flightRun) {
 	if r.err != nil {
 		f.stopped, f.err = true, r.err
 	}
+}
+
+// mayDeleteNS reports whether applying s may delete a namespace (which
+// an open batch socket in it would keep alive): conservatively, whether
+// it has a call that changes more than its own namespace (volatile: a
+// namespace, a link, an address) or a compound restore (fn).
+func mayDeleteNS(s *Step) bool {
+	for _, o := range s.ops {
+		if o.fn != nil || len(o.volatile) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // runEnd returns the end of the run of steps starting at steps[i] that

@@ -1,0 +1,121 @@
+package kernel_test
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nets-lang/nets/kernel"
+	"github.com/nets-lang/nets/kernel/ktest"
+	"github.com/nets-lang/nets/kernel/netns"
+)
+
+// socketsIn counts this process's sockets that live in the namespace
+// with identity id.
+func socketsIn(t *testing.T, id netns.ID) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range fds {
+		fd, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", d.Name())); err != nil || len(target) < 7 || target[:7] != "socket:" {
+			continue
+		}
+		nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+		if err != nil {
+			continue
+		}
+		sid, err := netns.IDOfFD(nsfd)
+		unix.Close(nsfd)
+		if err == nil && sid == id {
+			n++
+		}
+	}
+	return n
+}
+
+// TestFlightSessionNamespaceDeleted: a Flight sends its route runs on
+// one batch socket kept open from run to run (bulkSession), and closes it
+// before it applies a step that deletes a namespace, so that no socket
+// of nets keeps the deleted namespace alive; and none is left open in a
+// namespace once the Flight ended.
+func TestFlightSessionNamespaceDeleted(t *testing.T) {
+	k, _ := ktest.New(t)
+	e := kernel.NewEnsurer(k)
+	up := true
+	for _, w := range []kernel.Want{
+		{Netns: &kernel.NetnsWant{Name: "fx"}},
+		{NS: "fx", Link: &kernel.LinkWant{Name: "lo", Up: &up}},
+		{Netns: &kernel.NetnsWant{Name: "fy"}},
+	} {
+		if _, err := e.Ensure(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idOf := func(name string) netns.ID {
+		f, err := k.OpenNS(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		id, err := netns.IDOf(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	fx, fy := idOf("fx"), idOf("fy")
+	prepare := func(ws ...kernel.Want) []*kernel.Step {
+		var steps []*kernel.Step
+		for _, w := range ws {
+			s, err := e.Prepare(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, s)
+		}
+		return steps
+	}
+	routes := func(ns string, from, n int) []kernel.Want {
+		var ws []kernel.Want
+		for i := from; i < from+n; i++ {
+			ws = append(ws, kernel.Want{NS: ns, Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Table: 100,
+				Dst: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i))}}})
+		}
+		return ws
+	}
+
+	f := e.Fly()
+	f.Apply(prepare(routes("fy", 0, 3)...))
+	f.Apply(prepare(routes("fx", 0, 3)...))
+	f.Apply(prepare(kernel.Want{Netns: &kernel.NetnsWant{Name: "fx"}, Absent: true}))
+	if n := socketsIn(t, fx); n != 0 {
+		t.Errorf("%d sockets left open in namespace fx after it was deleted", n)
+	}
+	f.Apply(prepare(routes("fy", 3, 2)...))
+	if n, err := f.Wait(); err != nil || n != 9 {
+		t.Fatalf("Wait = %d, %v; want 9 steps applied", n, err)
+	}
+	if got := ktest.IP(t, "fy", "-4", "route", "show", "table", "100"); strings.Count(got, "blackhole") != 5 {
+		t.Errorf("routes in fy:\n%s\nwant 5", got)
+	}
+	// The Netlink keeps its own socket in fy for later calls; the
+	// Flight's batch socket is gone.
+	before := socketsIn(t, fy)
+	k.Close()
+	if n := socketsIn(t, fy); n != 0 {
+		t.Errorf("%d sockets in fy after the Flight ended and the Netlink closed (%d before closing it)", n, before)
+	}
+}
