@@ -119,3 +119,47 @@ func TestFlightSessionNamespaceDeleted(t *testing.T) {
 		t.Errorf("%d sockets in fy after the Flight ended and the Netlink closed (%d before closing it)", n, before)
 	}
 }
+
+// TestFlightSessionNamespaceRecreated: a namespace deleted and created
+// again under the same name between two runs of one Flight (by another
+// program here) gets the later runs: the session's socket, in the deleted
+// namespace, is not used for the new one.
+func TestFlightSessionNamespaceRecreated(t *testing.T) {
+	k, _ := ktest.New(t)
+	e := kernel.NewEnsurer(k)
+	const name = "fr"
+	if _, err := e.Ensure(kernel.Want{Netns: &kernel.NetnsWant{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netns.Delete("", name) })
+	routes := func(from int) []*kernel.Step {
+		var steps []*kernel.Step
+		for i := from; i < from+3; i++ {
+			s, err := e.Prepare(kernel.Want{NS: name, Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Table: 100,
+				Dst: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i))}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, s)
+		}
+		return steps
+	}
+	f := e.Fly()
+	f.Apply(routes(0))
+	for f.Collect(); f.Applied() < 3 && !f.Failed(); f.Collect() {
+	}
+	if err := netns.Delete("", name); err != nil {
+		t.Fatal(err)
+	}
+	if err := netns.Add("", name); err != nil {
+		t.Fatal(err)
+	}
+	e.Invalidate(name)
+	f.Apply(routes(10))
+	if n, err := f.Wait(); err != nil || n != 6 {
+		t.Fatalf("Wait = %d, %v; want 6 steps applied", n, err)
+	}
+	if got := ktest.IP(t, name, "-4", "route", "show", "table", "100"); strings.Count(got, "blackhole") != 3 {
+		t.Errorf("routes in the new namespace %s:\n%s\nwant the second run's 3", name, got)
+	}
+}

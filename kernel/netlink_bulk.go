@@ -117,6 +117,8 @@ func (n *Netlink) RouteBatch(ns string, ops []RouteOp) (int, error) {
 // one's), and starts afresh after a failed call, whose socket may hold
 // replies nobody read. Only the Flight's goroutine uses it, until close.
 //
+// Before each call it checks that the namespace's name still names the
+// namespace its socket is in (a stat of the namespace file, not a dial).
 // A socket keeps its namespace alive: the Flight closes the session
 // before it applies a step that may delete a namespace or a link, and
 // when it ends, so that no socket outlives the runs it was opened for.
@@ -139,8 +141,10 @@ func (s *bulkSession) RouteBatch(ns string, ops []RouteOp) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if s.c == nil || s.ns != ns {
+	if s.c != nil && (s.ns != ns || !s.n.isNS(ns, s.c.id)) {
 		s.close()
+	}
+	if s.c == nil {
 		c, chunk, err := s.n.bulkConn(ns)
 		if err != nil {
 			return 0, err
@@ -152,6 +156,24 @@ func (s *bulkSession) RouteBatch(ns string, ops []RouteOp) (int, error) {
 		s.close()
 	}
 	return applied, err
+}
+
+// isNS reports whether the namespace called ns is still the one with
+// identity id (a name can be deleted and given to a new namespace between
+// two calls, by another program or by a call on the Ensurer itself; the
+// socket would then be in the old one). The Host namespace is held open,
+// never renamed.
+func (n *Netlink) isNS(ns string, id netns.ID) bool {
+	if ns == Host {
+		return true
+	}
+	f, err := n.OpenNS(ns)
+	if err != nil {
+		return false // bulkConn reports it
+	}
+	defer f.Close()
+	got, err := netns.IDOf(f)
+	return err == nil && got == id
 }
 
 // close closes the session's socket, if it has one.
