@@ -31,11 +31,17 @@ func bulkRoutes(n int, table uint32) []kernel.RouteOp {
 	return ops
 }
 
+// routesOf returns the routes of table in ns, in a fixed order: the
+// kernel lists routes of one destination on several devices (the
+// fe80::/64 of every link) in the order it made them, which two
+// namespaces set up alike need not share.
 func routesOf(t *testing.T, k kernel.Kernel, ns string, table uint32) []kernel.Route {
 	t.Helper()
 	rs, err := k.Routes(ns)
 	must(t, err)
-	return slices.DeleteFunc(rs, func(r kernel.Route) bool { return r.Table != table })
+	rs = slices.DeleteFunc(rs, func(r kernel.Route) bool { return r.Table != table })
+	slices.SortStableFunc(rs, func(a, b kernel.Route) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	return rs
 }
 
 // TestRouteBatchEncoding: routes of every shape sent as one batch read
