@@ -62,9 +62,9 @@ func hintOf(ds lang.Diagnostics) string {
 	return ds[0].Hint
 }
 
-// TestCheckTableNamesFromRTTables: eval.Check sees the clash of a
-// declaration with rt_tables that Run would report (QA F-N).
-func TestCheckTableNamesFromRTTables(t *testing.T) {
+// ispBOptions returns test options whose rt_tables names table 200
+// isp_b.
+func ispBOptions(t *testing.T) Options {
 	names := kernel.NewTableNames()
 	if err := names.Add(200, "isp_b"); err != nil {
 		t.Fatal(err)
@@ -72,6 +72,13 @@ func TestCheckTableNamesFromRTTables(t *testing.T) {
 	var out bytes.Buffer
 	o := testOptions(t, kernel.NewModel(), &out)
 	o.Tables = names
+	return o
+}
+
+// TestCheckTableNamesFromRTTables: eval.Check sees the clash of a
+// declaration with rt_tables that Run would report (QA F-N).
+func TestCheckTableNamesFromRTTables(t *testing.T) {
+	o := ispBOptions(t)
 	for src, want := range map[string]string{
 		"table 400 name isp_b\n": "t.nets:1:16: table name isp_b already names table 200 (in iproute2's rt_tables)",
 		"table 200 name other\n": "t.nets:1:16: table 200 is already named isp_b",
@@ -100,13 +107,7 @@ func TestCheckTableNamesFromRTTables(t *testing.T) {
 // checker, so a misspelt table gets the close rt_tables name as a hint
 // even when the recipe uses it nowhere else.
 func TestCheckSuggestsRTTablesName(t *testing.T) {
-	names := kernel.NewTableNames()
-	if err := names.Add(200, "isp_b"); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	o := testOptions(t, kernel.NewModel(), &out)
-	o.Tables = names
+	o := ispBOptions(t)
 	for src, hint := range map[string]string{
 		"rule fwmark 1 lookup isp_b\n":  "",
 		"rule fwmark 1 lookup isp_bb\n": "did you mean `isp_b`?",

@@ -46,6 +46,22 @@ func socketsIn(t *testing.T, id netns.ID) int {
 	return n
 }
 
+// blackholeSteps prepares the steps adding blackhole routes
+// 10.0.from.0/24 to 10.0.(from+n-1).0/24 in table 100 of ns.
+func blackholeSteps(t *testing.T, e *kernel.Ensurer, ns string, from, n int) []*kernel.Step {
+	t.Helper()
+	var steps []*kernel.Step
+	for i := from; i < from+n; i++ {
+		s, err := e.Prepare(kernel.Want{NS: ns, Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Table: 100,
+			Dst: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, s)
+	}
+	return steps
+}
+
 // TestFlightSessionNamespaceDeleted: a Flight sends its route runs on
 // one batch socket kept open from run to run (bulkSession), and closes it
 // before it applies a step that deletes a namespace, so that no socket
@@ -77,34 +93,18 @@ func TestFlightSessionNamespaceDeleted(t *testing.T) {
 		return id
 	}
 	fx, fy := idOf("fx"), idOf("fy")
-	prepare := func(ws ...kernel.Want) []*kernel.Step {
-		var steps []*kernel.Step
-		for _, w := range ws {
-			s, err := e.Prepare(w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps = append(steps, s)
-		}
-		return steps
-	}
-	routes := func(ns string, from, n int) []kernel.Want {
-		var ws []kernel.Want
-		for i := from; i < from+n; i++ {
-			ws = append(ws, kernel.Want{NS: ns, Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Table: 100,
-				Dst: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i))}}})
-		}
-		return ws
-	}
-
 	f := e.Fly()
-	f.Apply(prepare(routes("fy", 0, 3)...))
-	f.Apply(prepare(routes("fx", 0, 3)...))
-	f.Apply(prepare(kernel.Want{Netns: &kernel.NetnsWant{Name: "fx"}, Absent: true}))
+	f.Apply(blackholeSteps(t, e, "fy", 0, 3))
+	f.Apply(blackholeSteps(t, e, "fx", 0, 3))
+	del, err := e.Prepare(kernel.Want{Netns: &kernel.NetnsWant{Name: "fx"}, Absent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Apply([]*kernel.Step{del})
 	if n := socketsIn(t, fx); n != 0 {
 		t.Errorf("%d sockets left open in namespace fx after it was deleted", n)
 	}
-	f.Apply(prepare(routes("fy", 3, 2)...))
+	f.Apply(blackholeSteps(t, e, "fy", 3, 2))
 	if n, err := f.Wait(); err != nil || n != 9 {
 		t.Fatalf("Wait = %d, %v; want 9 steps applied", n, err)
 	}
@@ -132,20 +132,8 @@ func TestFlightSessionNamespaceRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = netns.Delete("", name) })
-	routes := func(from int) []*kernel.Step {
-		var steps []*kernel.Step
-		for i := from; i < from+3; i++ {
-			s, err := e.Prepare(kernel.Want{NS: name, Route: &kernel.RouteWant{Route: kernel.Route{Type: kernel.RouteBlackhole, Table: 100,
-				Dst: netip.MustParsePrefix(fmt.Sprintf("10.0.%d.0/24", i))}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps = append(steps, s)
-		}
-		return steps
-	}
 	f := e.Fly()
-	f.Apply(routes(0))
+	f.Apply(blackholeSteps(t, e, name, 0, 3))
 	for f.Collect(); f.Applied() < 3 && !f.Failed(); f.Collect() {
 	}
 	if err := netns.Delete("", name); err != nil {
@@ -155,7 +143,7 @@ func TestFlightSessionNamespaceRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Invalidate(name)
-	f.Apply(routes(10))
+	f.Apply(blackholeSteps(t, e, name, 10, 3))
 	if n, err := f.Wait(); err != nil || n != 6 {
 		t.Fatalf("Wait = %d, %v; want 6 steps applied", n, err)
 	}
