@@ -94,19 +94,9 @@ var _ RouteBatcher = (*Netlink)(nil)
 // unknown. An error that cannot be tied to one op (the socket failing,
 // replies lost) is reported at the first op whose outcome is unknown.
 func (n *Netlink) RouteBatch(ns string, ops []RouteOp) (int, error) {
-	if len(ops) == 0 {
-		return 0, nil
-	}
-	idx, err := n.batchLinkIndexes(ns, ops)
-	if err != nil {
-		return 0, err
-	}
-	c, chunk, err := n.bulkConn(ns)
-	if err != nil {
-		return 0, err
-	}
-	defer c.close()
-	return routeBatchOn(c, chunk, ns, ops, idx)
+	s := n.bulkSession() // a socket of its own, for this call only
+	defer s.close()
+	return s.RouteBatch(ns, ops)
 }
 
 // A bulkSession is RouteBatch on one socket kept open from call to call,
