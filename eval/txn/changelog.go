@@ -42,10 +42,10 @@ func (l *changeLog) add(cs ...kernel.Change) {
 // len returns how many changes l holds.
 func (l *changeLog) len() int { return l.n }
 
-// all returns every change in one slice. The slice is l's own from then
-// on (l keeps it as its first array, so that asking again copies
-// nothing); the changes added afterwards go to new arrays, never into
-// the slice's.
+// all returns every change in one slice, capped: l keeps its array as
+// its first (so that asking again copies nothing), and the changes added
+// afterwards go after the returned slice's end (the array has room) or
+// into new arrays, never into the slice.
 func (l *changeLog) all() []kernel.Change {
 	switch len(l.chunks) {
 	case 0:
