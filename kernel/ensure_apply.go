@@ -25,7 +25,9 @@ type op struct {
 	fn       func(e *Ensurer, s *Step) error
 	// route, when set, makes the op a single route change (and do is
 	// nil): adding *route (with replace when routeReplace), or deleting
-	// it when routeDel. ApplyAll and a Flight send runs of them to a
+	// it when routeDel. Only newRouteStep sets it, and it makes a plain
+	// add only for a route whose key held none when it was prepared
+	// (replayAdded relies on that). ApplyAll and a Flight send runs of them to a
 	// RouteBatcher. The route is where the step keeps it (a route step's
 	// inverse, see newRouteStep), so that a step holds no copy of its own.
 	route        *Route

@@ -237,8 +237,8 @@ func (e *Ensurer) batchApplied(ns string, steps []*Step, n int, err error) {
 // again).
 //
 // A step that adds a route of which the cache held none under its key
-// when the step was prepared (a '+' route step: an add without replace)
-// is replayed with Model.addPrepared, which skips most of what AddRoute
+// when the step was prepared — a route op that neither deletes nor
+// replaces is one (see newRouteStep) — is replayed with Model.addPrepared, which skips most of what AddRoute
 // does and the kernel already did: it checks only what tells the cache
 // from the kernel, and does not look for a route under the key first
 // (nothing can have come under that key since: a Stream holds back a want
@@ -248,7 +248,7 @@ func (e *Ensurer) batchApplied(ns string, steps []*Step, n int, err error) {
 // evaluation's CPU, half of it in those checks and that lookup.
 func (e *Ensurer) replayAdded(s *Step) bool {
 	o := &s.ops[0]
-	if o.route != nil && !o.routeDel && !o.routeReplace && len(s.Changes) == 1 && s.Changes[0].Mark == '+' {
+	if o.route != nil && !o.routeDel && !o.routeReplace {
 		if ok, done := e.cache.addPrepared(o.ns, *o.route); done {
 			return ok
 		}

@@ -192,9 +192,6 @@ func TestLiveRollbackUnpacksInWindows(t *testing.T) {
 	unpackAhead = 100
 	const n = 2*undoGroupMax + 3000
 	k, _ := ktest.New(t)
-	if _, ok := kernel.Kernel(k).(kernel.RouteBatcher); !ok {
-		t.Skip("kernel.Netlink does not batch routes")
-	}
 	dst := func(i int) netip.Prefix {
 		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
 	}

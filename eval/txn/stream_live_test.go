@@ -22,10 +22,6 @@ import (
 // there after Wait, and the rollback restores the namespace exactly too.
 func TestLiveStream(t *testing.T) {
 	const n = 4000
-	k0, _ := ktest.New(t)
-	if _, ok := kernel.Kernel(k0).(kernel.RouteBatcher); !ok {
-		t.Skip("kernel.Netlink does not batch routes")
-	}
 	// childWants: n/10 gateway changes of the routes crashPre makes, the
 	// rest new routes in table 1000000; then n/2 blackholes in table 100.
 	ws := childWants(n, 1000000)
